@@ -1,0 +1,279 @@
+import type { Knex } from 'knex';
+import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { ulid } from 'ulid';
+import { appendToJournal, type JournalEntry } from '../../persistence/journal';
+import { readJson } from '../../persistence/database';
+import { isUniqueViolation } from '../../persistence/errors';
+import { type Clock, iso, systemClock } from './clock';
+import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from './errors';
+import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
+import { KeyedQueue } from './keyed-queue';
+import { failpoint } from './failpoints';
+
+export interface FlowEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface SendOptions {
+  correlationId?: string;
+  causationId?: string;
+  /** Extra writes that must commit with this event (an idempotency row, marking an outbox row done). */
+  within?: (trx: Knex.Transaction) => Promise<void>;
+}
+
+export const FLOW_STARTED = 'flow.started';
+
+/**
+ * Owns every flow: computes the next state with XState's pure `transition()`, and commits the journal
+ * row, the snapshot (optimistic seq check), the outbox rows and timer rows in one transaction.
+ * Callers are answered only after that commit.
+ */
+export class FlowHost {
+  private readonly definitions = new Map<string, FlowDefinition>();
+  private readonly queue = new KeyedQueue();
+  private readonly committedListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly db: Knex,
+    definitions: FlowDefinition[],
+    private readonly clock: Clock = systemClock,
+  ) {
+    for (const d of definitions) this.definitions.set(d.type, d);
+  }
+
+  definition(flowType: string): FlowDefinition {
+    const d = this.definitions.get(flowType);
+    if (!d) throw new Error(`Unknown flow type ${flowType}`);
+    return d;
+  }
+
+  allDefinitions(): FlowDefinition[] {
+    return [...this.definitions.values()];
+  }
+
+  /** Called after every commit that may have written outbox or timer rows. */
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  async start(flowType: string, flowId: string, input: Record<string, unknown>, options: SendOptions = {}): Promise<StoredFlow> {
+    const def = this.definition(flowType);
+    return this.queue.run(flowId, async () => {
+      const now = iso(this.clock.now());
+      const [snapshot, actions] = initialTransition(def.machine, input);
+      let stored!: StoredFlow;
+      try {
+        await this.db.transaction(async (trx) => {
+          if (await trx('flows').where({ flow_id: flowId }).first('flow_id')) throw new FlowAlreadyExistsError(flowId);
+          const entry = await appendToJournal(trx, {
+            flowId,
+            flowType,
+            seq: 1,
+            type: FLOW_STARTED,
+            payload: { input },
+            correlationId: options.correlationId ?? flowId,
+            causationId: options.causationId ?? null,
+            recordedAt: now,
+            machineVersion: def.version,
+          });
+          stored = toStoredFlow(def, flowId, 1, snapshot, now, now);
+          await trx('flows').insert(flowRow(stored));
+          await options.within?.(trx);
+          await this.writeEffects(trx, flowId, entry, actions);
+          await def.project?.(trx, stored, now);
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new FlowAlreadyExistsError(flowId);
+        throw err;
+      }
+      this.notifyCommitted();
+      return stored;
+    });
+  }
+
+  async send(flowId: string, event: FlowEvent, options: SendOptions = {}): Promise<StoredFlow> {
+    return this.queue.run(flowId, async () => {
+      // The in-process queue serializes this instance; the seq check catches another instance.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const stored = await this.sendOnce(flowId, event, options);
+          this.notifyCommitted();
+          return stored;
+        } catch (err) {
+          const conflict = err instanceof ConcurrencyConflictError || isUniqueViolation(err);
+          if (!conflict || attempt >= 5) throw err;
+        }
+      }
+    });
+  }
+
+  async get(flowId: string, db: Knex | Knex.Transaction = this.db): Promise<StoredFlow | undefined> {
+    const row = await db('flows').where({ flow_id: flowId }).first();
+    return row ? fromFlowRow(row) : undefined;
+  }
+
+  async require(flowId: string): Promise<StoredFlow> {
+    const flow = await this.get(flowId);
+    if (!flow) throw new FlowNotFoundError(flowId);
+    return flow;
+  }
+
+  /** Whether the flow's current state would take this event (guards included); reads only. */
+  async accepts(flowId: string, event: FlowEvent): Promise<boolean> {
+    const flow = await this.require(flowId);
+    const def = this.definition(flow.flowType);
+    return this.restoreSnapshot(def.machine, flow).can(event);
+  }
+
+  /**
+   * After a restart: every non-final flow is still in `flows`, and its effects and timers are still
+   * in `outbox` and `timers`, so restoring means checking each one can be resumed by this build.
+   */
+  async restoreAll(): Promise<{ active: number; needsOperator: number; pendingEffects: number; pendingTimers: number }> {
+    const rows = await this.db('flows').where({ status: 'active' });
+    let needsOperator = 0;
+    for (const row of rows) {
+      const flow = fromFlowRow(row);
+      const def = this.definition(flow.flowType);
+      if (flow.machineVersion !== def.version) {
+        throw new Error(`Flow ${flow.flowId} was stored by ${flow.machineVersion}; this build runs ${def.version}. Migrate persisted flows first (README: machine versions).`);
+      }
+      this.restoreSnapshot(def.machine, flow);
+      if (flow.needsOperator) needsOperator++;
+    }
+    const [effects] = await this.db('outbox').where({ status: 'pending' }).count({ n: '*' });
+    const [timers] = await this.db('timers').count({ n: '*' });
+    this.notifyCommitted();
+    return { active: rows.length, needsOperator, pendingEffects: Number(effects?.n ?? 0), pendingTimers: Number(timers?.n ?? 0) };
+  }
+
+  restoreSnapshot(machine: AnyStateMachine, flow: Pick<StoredFlow, 'snapshot'>): AnyMachineSnapshot {
+    return machine.resolveState(flow.snapshot as any);
+  }
+
+  private async sendOnce(flowId: string, event: FlowEvent, options: SendOptions): Promise<StoredFlow> {
+    let stored!: StoredFlow;
+    await this.db.transaction(async (trx) => {
+      const row = await trx('flows').where({ flow_id: flowId }).first();
+      if (!row) throw new FlowNotFoundError(flowId);
+      const current = fromFlowRow(row);
+      const def = this.definition(current.flowType);
+      const snapshot = this.restoreSnapshot(def.machine, current);
+      if (snapshot.status !== 'active' || !snapshot.can(event)) {
+        throw new EventNotAcceptedError(flowId, event.type, current.state);
+      }
+      const [next, actions] = transition(def.machine, snapshot, event);
+      const now = iso(this.clock.now());
+      const entry = await appendToJournal(trx, {
+        flowId,
+        flowType: current.flowType,
+        seq: current.seq + 1,
+        type: event.type,
+        payload: event,
+        correlationId: options.correlationId ?? flowId,
+        causationId: options.causationId ?? null,
+        recordedAt: now,
+        machineVersion: def.version,
+      });
+      stored = toStoredFlow(def, flowId, current.seq + 1, next, current.createdAt, now);
+      const updated = await trx('flows')
+        .where({ flow_id: flowId, seq: current.seq })
+        .update(flowRow(stored));
+      if (updated !== 1) throw new ConcurrencyConflictError(flowId);
+      await options.within?.(trx);
+      await this.writeEffects(trx, flowId, entry, actions);
+      await def.project?.(trx, stored, now);
+      await failpoint('host.beforeCommit');
+    });
+    return stored;
+  }
+
+  /** Named actions become outbox rows; delayed raises become timer rows; cancels delete them. */
+  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>): Promise<void> {
+    const nowMs = this.clock.now();
+    for (const action of actions) {
+      const params = (action.params ?? {}) as Record<string, any>;
+      if (action.type === 'xstate.raise' && params.delay !== undefined) {
+        const sendId = String(params.id ?? params.event?.type);
+        await trx('timers').where({ flow_id: flowId, send_id: sendId }).delete();
+        await trx('timers').insert({
+          timer_id: ulid(),
+          flow_id: flowId,
+          send_id: sendId,
+          event: JSON.stringify(params.event),
+          due_at: nowMs + Number(params.delay),
+          created_at: iso(nowMs),
+        });
+      } else if (action.type === 'xstate.cancel') {
+        await trx('timers').where({ flow_id: flowId, send_id: String(params.sendId) }).delete();
+      } else if (action.type.startsWith('xstate.')) {
+        continue; // assign, raise without delay and the like are applied inside transition()
+      } else {
+        await trx('outbox').insert({
+          effect_id: ulid(),
+          flow_id: flowId,
+          type: action.type,
+          params: JSON.stringify(params),
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: nowMs,
+          lease_until: 0,
+          caused_by: cause.eventId,
+          created_at: iso(nowMs),
+          updated_at: iso(nowMs),
+        });
+      }
+    }
+  }
+
+  private notifyCommitted(): void {
+    for (const l of this.committedListeners) l();
+  }
+}
+
+export function toStoredFlow(def: FlowDefinition, flowId: string, seq: number, snapshot: AnyMachineSnapshot, createdAt: string, updatedAt: string): StoredFlow {
+  const persisted = def.machine.getPersistedSnapshot(snapshot) as unknown as StoredFlow['snapshot'];
+  return {
+    flowId,
+    flowType: def.type,
+    seq,
+    state: stateName(snapshot.value),
+    status: snapshot.status as StoredFlow['status'],
+    needsOperator: snapshot.hasTag(NEEDS_OPERATOR_TAG),
+    snapshot: JSON.parse(JSON.stringify(persisted)),
+    machineVersion: def.version,
+    createdAt,
+    updatedAt,
+  };
+}
+
+function flowRow(f: StoredFlow) {
+  return {
+    flow_id: f.flowId,
+    flow_type: f.flowType,
+    seq: f.seq,
+    state: f.state,
+    status: f.status,
+    needs_operator: f.needsOperator,
+    snapshot: JSON.stringify(f.snapshot),
+    machine_version: f.machineVersion,
+    created_at: f.createdAt,
+    updated_at: f.updatedAt,
+  };
+}
+
+export function fromFlowRow(row: any): StoredFlow {
+  return {
+    flowId: row.flow_id,
+    flowType: row.flow_type,
+    seq: Number(row.seq),
+    state: row.state,
+    status: row.status,
+    needsOperator: Boolean(row.needs_operator),
+    snapshot: readJson(row.snapshot),
+    machineVersion: row.machine_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,186 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { readJson } from '../../persistence/database';
+import { backoffDelay } from './backoff';
+import { type Clock, iso } from './clock';
+import { type EffectAdapters, type EffectContext, PermanentEffectError } from './effect-adapter';
+import { EventNotAcceptedError } from './errors';
+import type { FlowEvent, FlowHost } from './flow-host';
+import { failpoint } from './failpoints';
+
+export interface OutboxRunnerOptions {
+  pollMs?: number;
+  leaseMs?: number;
+  batchSize?: number;
+}
+
+/**
+ * Performs the effects the machines asked for, after their commit. A row is leased while it runs; its
+ * result event and the row's `done` mark commit together, so a crash re-runs at most an idempotent effect.
+ */
+export class OutboxRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private running = new Set<string>();
+  private busyFlows = new Set<string>();
+  private stopped = true;
+  private ticking = false;
+  private rerun = false;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly host: FlowHost,
+    private readonly adapters: EffectAdapters,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    options: OutboxRunnerOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 250;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.batchSize = options.batchSize ?? 20;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running.size > 0 || this.ticking) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Something was committed: look at the outbox now rather than at the next poll. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.ticking) this.rerun = true;
+    else this.schedule(0);
+  }
+
+  /** Runs every due effect once and waits for them (tests drive the runner with this). */
+  async drain(): Promise<number> {
+    const rows = await this.dueRows();
+    await Promise.all(rows.map((r) => this.runRow(r)));
+    return rows.length;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.ticking = true;
+    try {
+      const rows = await this.dueRows();
+      for (const row of rows) void this.runRow(row);
+    } catch (err) {
+      this.log.error({ err }, 'outbox poll failed');
+    } finally {
+      this.ticking = false;
+      const again = this.rerun;
+      this.rerun = false;
+      this.schedule(again ? 0 : this.pollMs);
+    }
+  }
+
+  private async dueRows(): Promise<any[]> {
+    const now = this.clock.now();
+    const rows = await this.db('outbox')
+      .where({ status: 'pending' })
+      .andWhere('next_attempt_at', '<=', now)
+      .andWhere('lease_until', '<=', now)
+      .orderBy('created_at')
+      .limit(this.batchSize);
+    // One effect per flow at a time: a flow's effects are ordered by its machine.
+    const picked: any[] = [];
+    for (const row of rows) {
+      if (this.running.has(row.effect_id) || this.busyFlows.has(row.flow_id)) continue;
+      if (picked.some((p) => p.flow_id === row.flow_id)) continue;
+      picked.push(row);
+    }
+    return picked;
+  }
+
+  private async runRow(row: any): Promise<void> {
+    const effectId: string = row.effect_id;
+    if (this.running.has(effectId)) return;
+    this.running.add(effectId);
+    this.busyFlows.add(row.flow_id);
+    try {
+      const now = this.clock.now();
+      const claimed = await this.db('outbox')
+        .where({ effect_id: effectId, status: 'pending' })
+        .andWhere('lease_until', '<=', now)
+        .update({ lease_until: now + this.leaseMs, attempts: Number(row.attempts) + 1, updated_at: iso(now) });
+      if (claimed !== 1) return;
+      await this.perform(row, Number(row.attempts) + 1);
+    } catch (err) {
+      this.log.error({ err, effectId }, 'outbox row failed unexpectedly');
+    } finally {
+      this.running.delete(effectId);
+      this.busyFlows.delete(row.flow_id);
+    }
+  }
+
+  private async perform(row: any, attempt: number): Promise<void> {
+    const adapter = this.adapters[row.type];
+    const ctx: EffectContext = { effectId: row.effect_id, flowId: row.flow_id, attempt };
+    const params = readJson<Record<string, unknown>>(row.params);
+    if (!adapter) {
+      await this.finish(row, 'failed', `no adapter for effect ${row.type}`);
+      this.log.error({ effectId: row.effect_id, type: row.type }, 'no adapter for effect; row parked as failed');
+      return;
+    }
+    let result: FlowEvent | undefined;
+    try {
+      await failpoint(`outbox.before.${row.type}`);
+      result = await adapter.run(params, ctx);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const permanent = error instanceof PermanentEffectError;
+      if (!permanent && attempt < adapter.retry.maxAttempts) {
+        const delay = backoffDelay(adapter.retry, attempt);
+        await this.db('outbox')
+          .where({ effect_id: row.effect_id })
+          .update({ lease_until: 0, next_attempt_at: this.clock.now() + delay, last_error: error.message.slice(0, 500), updated_at: iso(this.clock.now()) });
+        this.log.warn({ effectId: row.effect_id, type: row.type, attempt, retryInMs: delay, error: error.message }, 'effect failed; will retry');
+        return;
+      }
+      this.log.error({ effectId: row.effect_id, type: row.type, attempt, error: error.message }, 'effect failed for good');
+      await this.report(row, adapter.failed(error, ctx, params), 'failed', error.message);
+      return;
+    }
+    await failpoint(`outbox.after.${row.type}`);
+    await this.report(row, result, 'done', null);
+  }
+
+  /** Feeds the result to the flow and closes the row in the same transaction. */
+  private async report(row: any, event: FlowEvent | undefined, status: 'done' | 'failed', error: string | null): Promise<void> {
+    if (!event) return this.finish(row, status, error);
+    try {
+      await this.host.send(row.flow_id, event, {
+        causationId: row.effect_id,
+        within: (trx) => this.close(trx, row.effect_id, status, error),
+      });
+    } catch (err) {
+      if (!(err instanceof EventNotAcceptedError)) throw err;
+      // The flow moved on (an operator acted, or a duplicate result): keep the row as evidence.
+      this.log.warn({ effectId: row.effect_id, event: event.type, state: err.details?.state }, 'effect result not accepted by flow');
+      await this.finish(row, status === 'done' ? 'done' : 'failed', `result ${event.type} not accepted in state ${String(err.details?.state)}`);
+    }
+  }
+
+  private finish(row: any, status: 'done' | 'failed', error: string | null): Promise<void> {
+    return this.db.transaction((trx) => this.close(trx, row.effect_id, status, error));
+  }
+
+  private async close(trx: Knex.Transaction, effectId: string, status: string, error: string | null): Promise<void> {
+    await trx('outbox').where({ effect_id: effectId }).update({ status, lease_until: 0, last_error: error?.slice(0, 500) ?? null, updated_at: iso(this.clock.now()) });
+  }
+}

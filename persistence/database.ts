@@ -1,0 +1,40 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import knex, { Knex } from 'knex';
+import { migrationSource } from './migrations';
+
+/** Where the journal lives. SQLite (a file, WAL) is the embedded default; PostgreSQL uses the same Knex code. */
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'pg'; connection: string };
+
+export function sqliteFile(dataDir: string, name = 'issuance-bot.sqlite'): DatabaseConfig {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return { client: 'sqlite', filename: path.join(dataDir, name) };
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<Knex> {
+  const db =
+    config.client === 'sqlite'
+      ? knex({
+          client: 'sqlite3',
+          connection: { filename: config.filename },
+          useNullAsDefault: true,
+          // One connection: SQLite has one writer; Knex queues the rest instead of failing with SQLITE_BUSY.
+          pool: {
+            min: 1,
+            max: 1,
+            afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
+              conn.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
+            },
+          },
+        })
+      : knex({ client: 'pg', connection: config.connection, pool: { min: 0, max: 10 } });
+  await db.migrate.latest({ migrationSource });
+  return db;
+}
+
+/** JSON columns are text on SQLite and json on PostgreSQL; this reads both. */
+export function readJson<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}

@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import { appendToJournal, lastSeq, type JournalEntry } from './journal';
+import { projectRegistryEvent } from './registry/projection';
+
+export const REGISTRY_VERSION = 'registry@1';
+
+/**
+ * Registry entities (authorized participants, tokenized assets) are not state machines, but every
+ * change to them is still a journal event, projected into its view in the same transaction.
+ */
+export async function recordEntityEvent(
+  trx: Knex.Transaction,
+  entity: { type: 'ap' | 'asset'; id: string },
+  event: { type: string; payload: Record<string, unknown> },
+  recordedAt: string,
+  correlationId?: string,
+): Promise<JournalEntry> {
+  const flowId = `${entity.type}:${entity.id}`;
+  const entry = await appendToJournal(trx, {
+    flowId,
+    flowType: entity.type,
+    seq: (await lastSeq(trx, flowId)) + 1,
+    type: event.type,
+    payload: event.payload,
+    correlationId: correlationId ?? flowId,
+    recordedAt,
+    machineVersion: REGISTRY_VERSION,
+  });
+  await projectRegistryEvent(trx, entry);
+  return entry;
+}

@@ -1,0 +1,96 @@
+import type { Knex } from 'knex';
+import { ulid } from 'ulid';
+import { readJson } from './database';
+
+/** One journal row: an event that happened to one flow or registry entity, in its order. */
+export interface JournalEntry {
+  position?: number;
+  eventId: string;
+  flowId: string;
+  flowType: string;
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  correlationId: string | null;
+  causationId: string | null;
+  recordedAt: string;
+  machineVersion: string;
+}
+
+export interface NewJournalEntry {
+  flowId: string;
+  flowType: string;
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  correlationId?: string | null;
+  causationId?: string | null;
+  recordedAt: string;
+  machineVersion: string;
+}
+
+/** Appends one event. The unique (flow_id, seq) key turns a lost race into an error, never a fork. */
+export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEntry): Promise<JournalEntry> {
+  const row: JournalEntry = {
+    eventId: ulid(),
+    flowId: entry.flowId,
+    flowType: entry.flowType,
+    seq: entry.seq,
+    type: entry.type,
+    payload: entry.payload,
+    correlationId: entry.correlationId ?? null,
+    causationId: entry.causationId ?? null,
+    recordedAt: entry.recordedAt,
+    machineVersion: entry.machineVersion,
+  };
+  await trx('journal').insert({
+    event_id: row.eventId,
+    flow_id: row.flowId,
+    flow_type: row.flowType,
+    seq: row.seq,
+    type: row.type,
+    payload: JSON.stringify(row.payload),
+    correlation_id: row.correlationId,
+    causation_id: row.causationId,
+    recorded_at: row.recordedAt,
+    machine_version: row.machineVersion,
+  });
+  return row;
+}
+
+export function toJournalEntry(row: any): JournalEntry {
+  return {
+    position: Number(row.position),
+    eventId: row.event_id,
+    flowId: row.flow_id,
+    flowType: row.flow_type,
+    seq: Number(row.seq),
+    type: row.type,
+    payload: readJson(row.payload),
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    recordedAt: row.recorded_at,
+    machineVersion: row.machine_version,
+  };
+}
+
+export async function readFlowJournal(db: Knex | Knex.Transaction, flowId: string): Promise<JournalEntry[]> {
+  const rows = await db('journal').where({ flow_id: flowId }).orderBy('seq');
+  return rows.map(toJournalEntry);
+}
+
+/** Streams the whole journal in global order, a page at a time, so a rebuild never loads it all at once. */
+export async function* readWholeJournal(db: Knex | Knex.Transaction, pageSize = 1000): AsyncGenerator<JournalEntry> {
+  let after = 0;
+  for (;;) {
+    const rows = await db('journal').where('position', '>', after).orderBy('position').limit(pageSize);
+    if (rows.length === 0) return;
+    for (const row of rows) yield toJournalEntry(row);
+    after = Number(rows[rows.length - 1].position);
+  }
+}
+
+export async function lastSeq(trx: Knex | Knex.Transaction, flowId: string): Promise<number> {
+  const row = await trx('journal').where({ flow_id: flowId }).max({ seq: 'seq' }).first();
+  return Number(row?.seq ?? 0);
+}

@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as m001 from './001_journal_and_flows';
+import * as m002 from './002_registry_views';
+
+type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
+const migrations: Record<string, Migration> = {
+  '001_journal_and_flows': m001,
+  '002_registry_views': m002,
+};
+
+/** Migrations are imported, not globbed from disk, so they run the same under tsx, compiled JS and bundlers. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

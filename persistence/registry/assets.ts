@@ -1,0 +1,130 @@
+import type { Knex } from 'knex';
+import { ulid } from 'ulid';
+import { DomainError } from '../../machines/host/errors';
+import { type Clock, iso } from '../../machines/host/clock';
+import { isSupportedNetwork, normalizeWalletAddress } from '../../chain/networks';
+import { recordEntityEvent } from '../entity-journal';
+import { isUniqueViolation } from '../errors';
+
+export interface TokenizedAsset {
+  assetId: string;
+  underlyingSymbol: string;
+  tokenSymbol: string;
+  network: string;
+  vaultAddress: string;
+  decimals: number;
+  enabled: boolean;
+  halted: boolean;
+  haltReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewAsset {
+  underlyingSymbol: string;
+  tokenSymbol: string;
+  network: string;
+  vaultAddress: string;
+  decimals: number;
+  enabled?: boolean;
+}
+
+export class AssetNotFoundError extends DomainError {
+  constructor(assetId: string) {
+    super(404, 'asset_not_found', `No tokenized asset ${assetId}`);
+  }
+}
+
+/** The tokenized-asset registry. Every change is a journal event; `tokenized_assets` is its projection. */
+export class AssetRegistry {
+  constructor(private readonly db: Knex, private readonly clock: Clock) {}
+
+  async add(input: NewAsset): Promise<TokenizedAsset> {
+    if (!isSupportedNetwork(input.network)) throw new DomainError(400, 'network_not_supported', `Network ${input.network} is not supported by this issuer`);
+    const vaultAddress = normalizeWalletAddress(input.network, input.vaultAddress);
+    if (!vaultAddress) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
+    const assetId = ulid();
+    try {
+      await this.db.transaction(async (trx) => {
+        if (await trx('tokenized_assets').where({ token_symbol: input.tokenSymbol, network: input.network }).first()) {
+          throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
+        }
+        await this.record(trx, assetId, 'asset.added', { ...input, vaultAddress, enabled: input.enabled ?? true });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
+      throw err;
+    }
+    return (await this.get(assetId))!;
+  }
+
+  async update(assetId: string, changes: Partial<Pick<NewAsset, 'underlyingSymbol' | 'tokenSymbol' | 'vaultAddress' | 'decimals'>>): Promise<TokenizedAsset> {
+    return this.change(assetId, async (trx, asset) => {
+      const payload: Record<string, unknown> = { ...changes };
+      if (changes.vaultAddress !== undefined) {
+        const v = normalizeWalletAddress(asset.network, changes.vaultAddress);
+        if (!v) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
+        payload.vaultAddress = v;
+      }
+      await this.record(trx, assetId, 'asset.updated', payload);
+    });
+  }
+
+  setEnabled(assetId: string, enabled: boolean): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx, asset) => (asset.enabled === enabled ? Promise.resolve() : this.record(trx, assetId, enabled ? 'asset.enabled' : 'asset.disabled', {})));
+  }
+
+  /** A halted asset takes no new mint or redemption; flows already under way carry on. */
+  halt(assetId: string, reason: string): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx) => this.record(trx, assetId, 'asset.halted', { reason }));
+  }
+
+  resume(assetId: string): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx, asset) => (asset.halted ? this.record(trx, assetId, 'asset.resumed', {}) : Promise.resolve()));
+  }
+
+  async get(assetId: string, db: Knex | Knex.Transaction = this.db): Promise<TokenizedAsset | undefined> {
+    const row = await db('tokenized_assets').where({ asset_id: assetId }).first();
+    return row ? toAsset(row) : undefined;
+  }
+
+  async findByToken(tokenSymbol: string, network: string): Promise<TokenizedAsset | undefined> {
+    const row = await this.db('tokenized_assets').where({ token_symbol: tokenSymbol, network }).first();
+    return row ? toAsset(row) : undefined;
+  }
+
+  async list(filter: { enabledOnly?: boolean } = {}): Promise<TokenizedAsset[]> {
+    const q = this.db('tokenized_assets').orderBy(['underlying_symbol', 'network']);
+    if (filter.enabledOnly) q.where({ enabled: true });
+    return (await q).map(toAsset);
+  }
+
+  private async change(assetId: string, apply: (trx: Knex.Transaction, asset: TokenizedAsset) => Promise<unknown>): Promise<TokenizedAsset> {
+    await this.db.transaction(async (trx) => {
+      const asset = await this.get(assetId, trx);
+      if (!asset) throw new AssetNotFoundError(assetId);
+      await apply(trx, asset);
+    });
+    return (await this.get(assetId))!;
+  }
+
+  private async record(trx: Knex.Transaction, assetId: string, type: string, payload: Record<string, unknown>): Promise<void> {
+    await recordEntityEvent(trx, { type: 'asset', id: assetId }, { type, payload: { assetId, ...payload } }, iso(this.clock.now()));
+  }
+}
+
+function toAsset(row: any): TokenizedAsset {
+  return {
+    assetId: row.asset_id,
+    underlyingSymbol: row.underlying_symbol,
+    tokenSymbol: row.token_symbol,
+    network: row.network,
+    vaultAddress: row.vault_address,
+    decimals: Number(row.decimals),
+    enabled: Boolean(row.enabled),
+    halted: Boolean(row.halted),
+    haltReason: row.halt_reason ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

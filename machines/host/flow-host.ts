@@ -3,7 +3,7 @@ import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMa
 import { ulid } from 'ulid';
 import { appendToJournal, type JournalEntry } from '../../persistence/journal';
 import { readJson } from '../../persistence/database';
-import { isUniqueViolation } from '../../persistence/errors';
+import { isUniqueViolation, isWriteContention } from '../../persistence/errors';
 import { type Clock, iso, systemClock } from './clock';
 import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from './errors';
 import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
@@ -101,8 +101,9 @@ export class FlowHost {
           this.notifyCommitted();
           return stored;
         } catch (err) {
-          const conflict = err instanceof ConcurrencyConflictError || isUniqueViolation(err);
-          if (!conflict || attempt >= 5) throw err;
+          const conflict = err instanceof ConcurrencyConflictError || isUniqueViolation(err) || isWriteContention(err);
+          if (!conflict || attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
         }
       }
     });

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { ed25519PublicKeyFromPem } from './auth';
+
+/**
+ * Everything the service reads from its environment, parsed once. `sandbox` (the default) runs on
+ * SQLite, a local devnet and the fake Alpaca with generated credentials; `production` requires each
+ * secret to be given and refuses to start without it.
+ */
+const env = z.object({
+  ISSUANCE_MODE: z.enum(['sandbox', 'production']).default('sandbox'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  ALPACA_INBOUND_API_KEY: z.string().min(16).optional(),
+  ALPACA_INBOUND_SIGNATURE_KEYS_FILE: z.string().optional(),
+  SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  OPERATOR_TOKEN: z.string().min(16).optional(),
+});
+
+export interface ServiceConfig {
+  mode: 'sandbox' | 'production';
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  logLevel: string;
+  bodyLimitBytes: number;
+  inbound: { apiKey?: string; signatureKeys: Map<string, KeyObject>; publicBaseUrl?: string; maxAgeSeconds: number };
+  operatorToken?: string;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const e = env.parse(source);
+  const signatureKeys = new Map<string, KeyObject>();
+  if (e.ALPACA_INBOUND_SIGNATURE_KEYS_FILE) {
+    // { "<keyid>": "-----BEGIN PUBLIC KEY-----…" }: several during a key rotation.
+    const raw = JSON.parse(fs.readFileSync(e.ALPACA_INBOUND_SIGNATURE_KEYS_FILE, 'utf8')) as Record<string, string>;
+    for (const [keyid, pem] of Object.entries(raw)) signatureKeys.set(keyid, ed25519PublicKeyFromPem(pem));
+  }
+  const config: ServiceConfig = {
+    mode: e.ISSUANCE_MODE,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    inbound: { apiKey: e.ALPACA_INBOUND_API_KEY, signatureKeys, publicBaseUrl: e.PUBLIC_BASE_URL, maxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS },
+    operatorToken: e.OPERATOR_TOKEN,
+  };
+  if (config.mode === 'production') {
+    const missing: string[] = [];
+    if (!config.inbound.apiKey && signatureKeys.size === 0) missing.push('ALPACA_INBOUND_API_KEY or ALPACA_INBOUND_SIGNATURE_KEYS_FILE');
+    if (!config.operatorToken) missing.push('OPERATOR_TOKEN');
+    if (missing.length) throw new Error(`production mode needs: ${missing.join(', ')}`);
+  }
+  return config;
+}

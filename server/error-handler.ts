@@ -1,0 +1,57 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+
+/** Anything thrown that carries a numeric status and a stable code is shown to the caller as is. */
+interface PublicError {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+function isPublicError(err: unknown): err is PublicError {
+  const e = err as PublicError;
+  return !!e && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.code === 'string';
+}
+
+/** The one place errors become HTTP: `{ code, message }`, 4xx for the caller's mistakes, a bare 500 otherwise. */
+export function errorHandler(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = { code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}` };
+      } else if (ctx.status === 405 && !ctx.body) {
+        ctx.body = { code: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}` };
+      }
+    } catch (err) {
+      if (err instanceof ZodError) {
+        ctx.status = 400;
+        ctx.body = {
+          code: 'invalid_request',
+          message: 'Request failed validation',
+          // Paths and reasons only: never echo submitted values (they may hold secrets).
+          issues: err.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })),
+        };
+        return;
+      }
+      if (isPublicError(err)) {
+        ctx.status = err.status;
+        ctx.body = { code: err.code, message: err.message, ...(err.details ?? {}) };
+        return;
+      }
+      const status = (err as { status?: number; expose?: boolean }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        // Koa / router HTTP errors (e.g. 405 from allowedMethods).
+        ctx.status = status;
+        ctx.body = { code: status === 405 ? 'method_not_allowed' : 'bad_request', message: (err as Error).message };
+        return;
+      }
+      log.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
+      ctx.status = 500;
+      ctx.body = { code: 'internal_error', message: 'Internal error', request_id: ctx.state.requestId };
+    }
+  };
+}

@@ -1,0 +1,120 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../machines/host/clock';
+import type { EffectAdapters } from '../machines/host/effect-adapter';
+import type { FlowDefinition } from '../machines/host/flow-definition';
+import { FlowHost } from '../machines/host/flow-host';
+import { OutboxRunner, type OutboxRunnerOptions } from '../machines/host/outbox-runner';
+import { TimerScheduler } from '../machines/host/timer-scheduler';
+import { type DatabaseConfig, openDatabase, sqliteFile } from '../persistence/database';
+import { KnexNonceStore } from '../persistence/nonce-store';
+import { AccountRegistry } from '../persistence/registry/accounts';
+import { AssetRegistry } from '../persistence/registry/assets';
+import { createApp } from './app';
+import { alpacaAuth, operatorAuth } from './auth';
+import type { ServiceConfig } from './config';
+
+export interface ServiceParts {
+  db: Knex;
+  host: FlowHost;
+  accounts: AccountRegistry;
+  assets: AssetRegistry;
+  clock: Clock;
+  log: Logger;
+}
+
+/** What a flow kind (mint, redemption) plugs into the service. */
+export interface FlowModule {
+  definition: FlowDefinition;
+  effects: (parts: ServiceParts) => EffectAdapters;
+  routes?: (parts: ServiceParts) => Router[];
+}
+
+export interface Service extends ServiceParts {
+  server: http.Server;
+  runner: OutboxRunner;
+  scheduler: TimerScheduler;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function databaseConfig(config: ServiceConfig): DatabaseConfig {
+  return config.databaseUrl ? { client: 'pg', connection: config.databaseUrl } : sqliteFile(config.dataDir);
+}
+
+/**
+ * Composition root: opens the journal, restores every flow, starts the effect runner and timer
+ * scheduler, and serves HTTP. Nothing here is global, so tests run several services side by side.
+ */
+export async function startService(
+  config: ServiceConfig,
+  log: Logger,
+  modules: FlowModule[] = [],
+  options: { clock?: Clock; runner?: OutboxRunnerOptions; timerPollMs?: number; autoRun?: boolean } = {},
+): Promise<Service> {
+  const clock = options.clock ?? systemClock;
+  const db = await openDatabase(databaseConfig(config));
+  const host = new FlowHost(db, modules.map((m) => m.definition), clock);
+  const parts: ServiceParts = { db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
+
+  const effects: EffectAdapters = {};
+  for (const m of modules) Object.assign(effects, m.effects(parts));
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), options.runner);
+  const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
+  host.onCommitted(() => {
+    runner.kick();
+    scheduler.kick();
+  });
+
+  const restored = await host.restoreAll();
+  log.info(restored, 'flows restored');
+
+  const app = createApp({
+    ...parts,
+    mode: config.mode,
+    bodyLimitBytes: config.bodyLimitBytes,
+    alpacaAuth: alpacaAuth({
+      apiKey: config.inbound.apiKey,
+      signatureKeys: config.inbound.signatureKeys,
+      publicBaseUrl: config.inbound.publicBaseUrl,
+      maxAgeSeconds: config.inbound.maxAgeSeconds,
+      nonceStore: new KnexNonceStore(db, () => clock.now()),
+      now: () => clock.now(),
+    }),
+    operatorAuth: operatorAuth({ token: config.operatorToken ?? '' }),
+    issuerRoutes: modules.flatMap((m) => m.routes?.(parts) ?? []),
+  });
+
+  const server = http.createServer(app.callback());
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+
+  if (options.autoRun !== false) {
+    runner.start();
+    scheduler.start();
+  }
+
+  let closed = false;
+  return {
+    ...parts,
+    server,
+    runner,
+    scheduler,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await runner.stop();
+      await scheduler.stop();
+      await db.destroy();
+    },
+  };
+}

@@ -56,6 +56,12 @@ const ERROR_ABI = [
   'error OwnerFrozen(uint256 freezeUntil, address from, address to)',
   'error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)',
   'error ERC1155InsufficientBalance(address sender, uint256 balance, uint256 needed, uint256 tokenId)',
+  // Known but not operator states: decoded only so the message names them.
+  'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
+  'error ERC20InvalidReceiver(address receiver)',
+  'error MinShareRatio(uint256 minShareRatio, uint256 actualShareRatio)',
+  'error ZeroAssetsAmount()',
+  'error InvalidId(uint256 id)',
 ] as const;
 
 const vaultIface = new Interface(VAULT_ABI);
@@ -307,7 +313,7 @@ export function decodeVaultError(err: unknown): VaultError {
     case 'ERC1155InsufficientBalance':
       return { code: 'insufficient_receipt', message: `${a[0]} holds ${a[1]} of receipt ${a[3]}, needs ${a[2]}` };
     default:
-      return { code: 'unknown', message: `vault reverted: ${parsed.signature}` };
+      return { code: 'unknown', message: `vault reverted: ${parsed.name}(${a.map(String).join(', ')})`.slice(0, 300) };
   }
 }
 

@@ -29,7 +29,8 @@ describe('auth/operator-auth', () => {
   });
 
   it('rejects a missing token, another scheme, or the Alpaca API key header with 401 missing_credentials', async () => {
-    for (const headers of [{}, { Authorization: `Basic ${Buffer.from(`op:${TOKEN}`).toString('base64')}` }, { 'X-API-KEY': TOKEN }]) {
+    const variants: Array<Record<string, string>> = [{}, { Authorization: `Basic ${Buffer.from(`op:${TOKEN}`).toString('base64')}` }, { 'X-API-KEY': TOKEN }];
+    for (const headers of variants) {
       const r = await send(`${srv.base}/operator/escalations`, { method: 'GET', headers });
       assert.equal(r.status, 401);
       assert.equal(r.json.code, 'missing_credentials');

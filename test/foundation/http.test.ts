@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { signRequest } from '../../server/auth';
 import { count } from '../support/fixtures';
 import { startTestService, type TestService } from '../support/service';
 
@@ -42,7 +44,6 @@ describe('HTTP: auth, validation, account linking, asset registry', () => {
       assert.equal(wrongKey.status, 401);
       assert.equal(((await wrongKey.json()) as any).code, 'invalid_api_key');
 
-      const { signRequest } = await import('../../server/auth');
       const raw = Buffer.from(JSON.stringify(body));
       const headers = { 'content-type': 'application/json' };
       const signed = signRequest({ method: 'POST', targetUri: url, headers, rawBody: raw }, { keyid: svc.keyid, privateKey: svc.signingKey });
@@ -61,7 +62,6 @@ describe('HTTP: auth, validation, account linking, asset registry', () => {
       assert.equal(staleRes.status, 401);
       assert.equal(((await staleRes.json()) as any).code, 'stale_signature');
 
-      const crypto = await import('node:crypto');
       const otherKey = crypto.generateKeyPairSync('ed25519').privateKey;
       const forged = signRequest({ method: 'POST', targetUri: url, headers, rawBody: raw }, { keyid: svc.keyid, privateKey: otherKey });
       const forgedRes = await fetch(url, { method: 'POST', headers: { ...headers, ...forged }, body: raw });

@@ -22,6 +22,22 @@ const env = z.object({
   ALPACA_INBOUND_SIGNATURE_KEYS_FILE: z.string().optional(),
   SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   OPERATOR_TOKEN: z.string().min(16).optional(),
+  // Chain: one EVM network per process for now (the asset registry names it).
+  CHAIN_NETWORK: z.string().default('base'),
+  RPC_URL: z.string().url().optional(),
+  CHAIN_ID: z.coerce.number().int().positive().optional(),
+  CONFIRMATIONS: z.coerce.number().int().min(1).max(1000).optional(),
+  ISSUER_KEYSTORE_FILE: z.string().optional(),
+  ISSUER_KEYSTORE_PASSWORD_FILE: z.string().optional(),
+  // Alpaca Broker API (outbound).
+  ALPACA_API_BASE_URL: z.string().url().optional(),
+  ALPACA_ACCOUNT_ID: z.string().optional(),
+  ALPACA_API_KEY_ID: z.string().optional(),
+  ALPACA_API_SECRET: z.string().optional(),
+  ALPACA_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  // Mint flow.
+  MINT_JOURNAL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * 1000),
+  CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
 });
 
 export interface ServiceConfig {
@@ -34,6 +50,12 @@ export interface ServiceConfig {
   bodyLimitBytes: number;
   inbound: { apiKey?: string; signatureKeys: Map<string, KeyObject>; publicBaseUrl?: string; maxAgeSeconds: number };
   operatorToken?: string;
+  /** Absent in sandbox mode until the sandbox starts its own devnet. */
+  chain?: { network: string; rpcUrl: string; chainId?: number; confirmations: number; keystoreFile: string; keystorePasswordFile: string };
+  alpaca?: { baseUrl: string; accountId: string; keyId: string; secret: string; timeoutMs: number };
+  alpacaTimeoutMs: number;
+  chainNetwork: string;
+  mint: { journalTimeoutMs: number; callbackMaxAttempts: number };
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -54,11 +76,31 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     inbound: { apiKey: e.ALPACA_INBOUND_API_KEY, signatureKeys, publicBaseUrl: e.PUBLIC_BASE_URL, maxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS },
     operatorToken: e.OPERATOR_TOKEN,
+    chainNetwork: e.CHAIN_NETWORK,
+    alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
+    mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
   };
+  if (e.RPC_URL) {
+    if (!e.ISSUER_KEYSTORE_FILE || !e.ISSUER_KEYSTORE_PASSWORD_FILE) throw new Error('RPC_URL needs ISSUER_KEYSTORE_FILE and ISSUER_KEYSTORE_PASSWORD_FILE');
+    config.chain = {
+      network: e.CHAIN_NETWORK,
+      rpcUrl: e.RPC_URL,
+      chainId: e.CHAIN_ID,
+      confirmations: e.CONFIRMATIONS ?? (config.mode === 'production' ? 12 : 1),
+      keystoreFile: e.ISSUER_KEYSTORE_FILE,
+      keystorePasswordFile: e.ISSUER_KEYSTORE_PASSWORD_FILE,
+    };
+  }
+  if (e.ALPACA_API_BASE_URL) {
+    if (!e.ALPACA_ACCOUNT_ID || !e.ALPACA_API_KEY_ID || !e.ALPACA_API_SECRET) throw new Error('ALPACA_API_BASE_URL needs ALPACA_ACCOUNT_ID, ALPACA_API_KEY_ID and ALPACA_API_SECRET');
+    config.alpaca = { baseUrl: e.ALPACA_API_BASE_URL, accountId: e.ALPACA_ACCOUNT_ID, keyId: e.ALPACA_API_KEY_ID, secret: e.ALPACA_API_SECRET, timeoutMs: e.ALPACA_TIMEOUT_MS };
+  }
   if (config.mode === 'production') {
     const missing: string[] = [];
     if (!config.inbound.apiKey && signatureKeys.size === 0) missing.push('ALPACA_INBOUND_API_KEY or ALPACA_INBOUND_SIGNATURE_KEYS_FILE');
     if (!config.operatorToken) missing.push('OPERATOR_TOKEN');
+    if (!config.chain) missing.push('RPC_URL (with ISSUER_KEYSTORE_FILE, ISSUER_KEYSTORE_PASSWORD_FILE)');
+    if (!config.alpaca) missing.push('ALPACA_API_BASE_URL (with ALPACA_ACCOUNT_ID, ALPACA_API_KEY_ID, ALPACA_API_SECRET)');
     if (missing.length) throw new Error(`production mode needs: ${missing.join(', ')}`);
   }
   return config;

@@ -57,7 +57,7 @@ export class FlowHost {
     this.committedListeners.push(listener);
   }
 
-  async start(flowType: string, flowId: string, input: Record<string, unknown>, options: SendOptions = {}): Promise<StoredFlow> {
+  async start(flowType: string, flowId: string, input: object, options: SendOptions = {}): Promise<StoredFlow> {
     const def = this.definition(flowType);
     return this.queue.run(flowId, async () => {
       const now = iso(this.clock.now());

@@ -6,10 +6,9 @@ export const wallet = z.object({ network, address: z.string().min(1).max(100) })
 export const registerApBody = z.object({ email, name: shortText.optional(), wallets: z.array(wallet).max(100).default([]) }).strict();
 export const replaceWalletsBody = z.object({ wallets: z.array(wallet).max(100) }).strict();
 
-/** Alpaca's account link: current field `client_account_number`, legacy `account`. */
+/** Alpaca's account link: current field `client_account_number`, legacy `account`. Unknown fields are ignored (Alpaca adds fields). */
 export const connectBody = z
   .object({ email, client_account_number: idString.optional(), account: idString.optional() })
-  .strict()
   .refine((b) => (b.client_account_number === undefined) !== (b.account === undefined), {
     message: 'exactly one of client_account_number or account is required',
     path: ['client_account_number'],

@@ -100,7 +100,6 @@ describe('HTTP: auth, validation, account linking, asset registry', () => {
         ['array body', '[1,2]', 400, 'invalid_request'],
         ['wrong type', JSON.stringify({ email: 42, client_account_number: 'A' }), 400, 'invalid_request'],
         ['missing field', JSON.stringify({ email: 'x@y.example' }), 400, 'invalid_request'],
-        ['unknown field', JSON.stringify({ email: 'x@y.example', client_account_number: 'A', admin: true }), 400, 'invalid_request'],
         ['both names', JSON.stringify({ email: 'x@y.example', client_account_number: 'A', account: 'B' }), 400, 'invalid_request'],
         ['oversized', JSON.stringify({ email: 'x@y.example', client_account_number: 'A'.repeat(70 * 1024) }), 413, 'body_too_large'],
       ];

@@ -39,6 +39,9 @@ export async function startTestService(options: { modules?: FlowModule[]; dataDi
     bodyLimitBytes: 64 * 1024,
     inbound: { apiKey, signatureKeys: new Map([[keyid, publicKey]]), maxAgeSeconds: 300 },
     operatorToken,
+    chainNetwork: 'base',
+    alpacaTimeoutMs: 5_000,
+    mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
     ...options.config,
   };
   const testClock = new AdjustableClock();

@@ -1,0 +1,147 @@
+import type { Knex } from 'knex';
+import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet } from 'ethers';
+import type { Logger } from 'pino';
+import { iso, type Clock } from '../machines/host/clock';
+import { failpoint } from '../machines/host/failpoints';
+import { isUniqueViolation } from '../persistence/errors';
+import { DEFAULT_FEE_POLICY, type FeePolicy, feesFor } from './fee-policy';
+
+export interface SentTransaction {
+  intentId: string;
+  txHash: string;
+  nonce: number;
+}
+
+export type ConfirmationResult =
+  | { status: 'confirmed'; receipt: TransactionReceipt; confirmations: number }
+  | { status: 'reverted'; receipt: TransactionReceipt }
+  | { status: 'pending'; confirmations: number };
+
+/** The node refused to even simulate the call: the vault would revert it (role, freeze, balance). */
+export class TransactionWouldRevertError extends Error {
+  constructor(readonly reason: unknown) {
+    super('transaction would revert');
+  }
+}
+
+/**
+ * Sends the service's transactions from one signer. Each intent (a mint attempt, a burn) gets exactly
+ * one signed transaction, stored with its nonce *before* it is broadcast; after a crash the same raw
+ * bytes are broadcast again, so the chain can never see two transactions for one intent.
+ */
+export class TransactionManager {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly provider: JsonRpcProvider,
+    private readonly signer: Wallet,
+    private readonly chainId: number,
+    private readonly confirmations: number,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly fees: FeePolicy = DEFAULT_FEE_POLICY,
+  ) {}
+
+  get address(): string {
+    return this.signer.address.toLowerCase();
+  }
+
+  /** Signs (once), records, and broadcasts the transaction for this intent; safe to call again after any crash. */
+  async send(intentId: string, flowId: string, call: { to: string; data: string }): Promise<SentTransaction> {
+    let row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+    if (!row) row = await this.serialized(() => this.signAndRecord(intentId, flowId, call));
+    await this.broadcast(row.raw_tx, row.tx_hash);
+    await failpoint('txmanager.afterBroadcast');
+    if (row.status === 'signed') {
+      await this.db('chain_transactions').where({ intent_id: intentId, status: 'signed' }).update({ status: 'broadcast', updated_at: iso(this.clock.now()) });
+    }
+    return { intentId, txHash: row.tx_hash, nonce: Number(row.nonce) };
+  }
+
+  /** Where the intent's transaction stands; rebroadcasts it while it is not mined (a node may have dropped it). */
+  async confirmation(intentId: string): Promise<ConfirmationResult> {
+    const row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+    if (!row) throw new Error(`no transaction recorded for ${intentId}`);
+    const receipt = await this.provider.getTransactionReceipt(row.tx_hash);
+    if (!receipt) {
+      await this.broadcast(row.raw_tx, row.tx_hash);
+      return { status: 'pending', confirmations: 0 };
+    }
+    const head = await this.provider.getBlockNumber();
+    const confirmations = head - receipt.blockNumber + 1;
+    if (receipt.status === 0) {
+      await this.mark(intentId, 'reverted', receipt.blockNumber);
+      return { status: 'reverted', receipt };
+    }
+    if (confirmations < this.confirmations) return { status: 'pending', confirmations };
+    await this.mark(intentId, 'confirmed', receipt.blockNumber);
+    return { status: 'confirmed', receipt, confirmations };
+  }
+
+  /** Polls `confirmation` until settled or `timeoutMs` passes (then reports pending; the caller retries later). */
+  async waitForConfirmation(intentId: string, timeoutMs: number, pollMs = 250): Promise<ConfirmationResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const result = await this.confirmation(intentId);
+      if (result.status !== 'pending' || Date.now() >= deadline) return result;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async signAndRecord(intentId: string, flowId: string, call: { to: string; data: string }): Promise<any> {
+    const existing = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+    if (existing) return existing;
+    const from = this.address;
+    let gasLimit: bigint;
+    try {
+      gasLimit = ((await this.provider.estimateGas({ from, to: call.to, data: call.data })) * 12n) / 10n;
+    } catch (err) {
+      throw new TransactionWouldRevertError(err);
+    }
+    const fees = await feesFor(this.provider, this.fees);
+    const chainNonce = await this.provider.getTransactionCount(from, 'pending');
+    const stored = await this.db('chain_nonces').where({ chain_id: this.chainId, address: from }).first();
+    const nonce = Math.max(chainNonce, Number(stored?.next_nonce ?? 0));
+    const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to: call.to, data: call.data, gasLimit, ...fees });
+    const txHash = Transaction.from(raw).hash!;
+    const now = iso(this.clock.now());
+    const row = { intent_id: intentId, flow_id: flowId, chain_id: this.chainId, from_address: from, nonce, tx_hash: txHash, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now };
+    try {
+      await this.db.transaction(async (trx) => {
+        await trx('chain_transactions').insert(row);
+        await trx('chain_nonces').insert({ chain_id: this.chainId, address: from, next_nonce: nonce + 1 }).onConflict(['chain_id', 'address']).merge();
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) return this.db('chain_transactions').where({ intent_id: intentId }).first();
+      throw err;
+    }
+    this.log.info({ intentId, txHash, nonce }, 'transaction signed and recorded');
+    await failpoint('txmanager.afterPersist');
+    return row;
+  }
+
+  /** Broadcasts raw bytes; "already known" and "nonce too low" for our own mined hash are successes. */
+  private async broadcast(raw: string, txHash: string): Promise<void> {
+    try {
+      await this.provider.broadcastTransaction(raw);
+    } catch (err) {
+      const known = await this.provider.getTransaction(txHash).catch(() => null);
+      if (known) return;
+      const receipt = await this.provider.getTransactionReceipt(txHash).catch(() => null);
+      if (receipt) return;
+      throw err;
+    }
+  }
+
+  private async mark(intentId: string, status: string, blockNumber: number): Promise<void> {
+    await this.db('chain_transactions').where({ intent_id: intentId }).update({ status, block_number: blockNumber, updated_at: iso(this.clock.now()) });
+  }
+
+  /** One signing at a time per signer, so nonces are handed out in order. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

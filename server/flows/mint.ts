@@ -1,0 +1,37 @@
+import type { ChainConnection } from '../../chain/mint-effects';
+import { mintEffects } from '../../chain/mint-effects';
+import type { AlpacaClient } from '../../alpaca/client';
+import { mintCallbackEffect } from '../../alpaca/mint-callback-effect';
+import { MINT_MACHINE_VERSION, mintMachine } from '../../machines/mint';
+import { MINT_VIEWS, projectMint } from '../../persistence/views/mint-view';
+import { mintRoutes } from '../routes/mint';
+import type { FlowModule } from '../service';
+
+export interface MintSettings {
+  journalTimeoutMs: number;
+  /** How long one confirmation check waits before handing the row back to the outbox. */
+  confirmWaitMs: number;
+  confirmAttempts: number;
+  submitAttempts: number;
+  callbackRetry: { baseMs: number; capMs: number; maxAttempts: number };
+}
+
+export const DEFAULT_MINT_SETTINGS: MintSettings = {
+  journalTimeoutMs: 60 * 60 * 1000,
+  confirmWaitMs: 15_000,
+  confirmAttempts: 240,
+  submitAttempts: 12,
+  callbackRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 },
+};
+
+/** The mint flow: its machine, its view, the effects it asks for, and its Alpaca-facing routes. */
+export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: MintSettings = DEFAULT_MINT_SETTINGS): FlowModule {
+  return {
+    definition: { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS },
+    effects: () => ({
+      ...mintEffects(chains, settings),
+      notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),
+    }),
+    routes: (parts) => [mintRoutes(parts, { journalTimeoutMs: settings.journalTimeoutMs })],
+  };
+}

@@ -1,0 +1,154 @@
+import crypto from 'node:crypto';
+import Router, { type RouterContext } from '@koa/router';
+import { ZodError } from 'zod';
+import { normalizeWalletAddress, isSupportedNetwork } from '../../chain/networks';
+import { toBaseUnits } from '../../chain/amounts';
+import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
+import type { FlowHost } from '../../machines/host/flow-host';
+import type { MintContext, MintInput } from '../../machines/mint';
+import type { AccountRegistry } from '../../persistence/registry/accounts';
+import type { AssetRegistry } from '../../persistence/registry/assets';
+import { type MintRequest, mintConfirmBody, mintRequestBody } from '../schemas/mint';
+
+/** Alpaca's documented rejection reasons, each with our stable code. */
+const REASONS = {
+  payload: 'Failed Validation: Invalid data payload',
+  wallet: 'Invalid Wallet: Wallet does not belong to client',
+  token: 'Invalid Token: Token not available on the network',
+  eligibility: 'Insufficient Eligibility: Client not eligible',
+} as const;
+
+class MintRejected extends DomainError {
+  constructor(code: string, message: string, status = 400) {
+    super(status, code, message);
+  }
+}
+
+export const mintFlowId = (tokenizationRequestId: string) => `mint:${tokenizationRequestId}`;
+
+export function requestHash(r: MintRequest): string {
+  const canonical = JSON.stringify([r.tokenizationRequestId, r.qty, r.underlyingSymbol, r.tokenSymbol, r.network, r.walletAddress.toLowerCase(), r.clientRef]);
+  return crypto.createHash('sha256').update(canonical).digest('hex');
+}
+
+export interface MintRouteOptions {
+  journalTimeoutMs: number;
+}
+
+/**
+ * Mint request and journal confirmation, each at Alpaca's current path and the seeds' path.
+ * Every answer leaves only after the journal commit; repeats answer what the first got.
+ */
+export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; assets: AssetRegistry }, options: MintRouteOptions): Router {
+  const { host, accounts, assets } = deps;
+  const router = new Router();
+
+  async function repeatOf(flowId: string, hash: string) {
+    const existing = await host.get(flowId);
+    if (!existing) return undefined;
+    const ctx = existing.snapshot.context as MintContext;
+    if (ctx.requestHash !== hash) throw new MintRejected('tokenization_request_id_reused', 'This tokenization_request_id was already used with a different request', 409);
+    return { issuer_request_id: ctx.issuerRequestId, status: 'created' };
+  }
+
+  const request = async (ctx: RouterContext) => {
+    let req: MintRequest;
+    try {
+      req = mintRequestBody.parse(ctx.request.body);
+    } catch (err) {
+      if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
+      throw err;
+    }
+    const flowId = mintFlowId(req.tokenizationRequestId);
+    const hash = requestHash(req);
+    const repeat = await repeatOf(flowId, hash);
+    if (repeat) {
+      ctx.body = repeat;
+      return;
+    }
+
+    const ap = await accounts.findLinkedClient({
+      clientExternalAccountId: 'client_external_account_id' in req.clientRef ? req.clientRef.client_external_account_id : undefined,
+      clientAccountId: 'client_account_id' in req.clientRef ? req.clientRef.client_account_id : undefined,
+    });
+    if (!ap) throw new MintRejected('client_not_eligible', REASONS.eligibility);
+    if (!isSupportedNetwork(req.network)) throw new MintRejected('token_not_available', REASONS.token);
+    const asset = await assets.findByToken(req.tokenSymbol, req.network);
+    if (!asset || !asset.enabled || asset.underlyingSymbol !== req.underlyingSymbol) throw new MintRejected('token_not_available', REASONS.token);
+    if (asset.halted) throw new MintRejected('asset_halted', `Asset Halted: minting ${asset.tokenSymbol} on ${asset.network} is halted`);
+    const wallet = normalizeWalletAddress(req.network, req.walletAddress);
+    if (!wallet) throw new MintRejected('invalid_wallet_address', REASONS.payload);
+    if (!ap.wallets.some((w) => w.network === req.network && w.address === wallet)) throw new MintRejected('wallet_not_registered', REASONS.wallet);
+    let amountUnits: bigint;
+    try {
+      amountUnits = toBaseUnits(req.qty, asset.decimals);
+    } catch {
+      throw new MintRejected('invalid_payload', REASONS.payload);
+    }
+
+    const input: MintInput = {
+      tokenizationRequestId: req.tokenizationRequestId,
+      issuerRequestId: crypto.randomUUID(),
+      requestHash: hash,
+      apId: ap.apId,
+      clientRef: req.clientRef,
+      assetId: asset.assetId,
+      underlyingSymbol: asset.underlyingSymbol,
+      tokenSymbol: asset.tokenSymbol,
+      network: asset.network,
+      vaultAddress: asset.vaultAddress,
+      decimals: asset.decimals,
+      walletAddress: wallet,
+      qty: req.qty,
+      amountUnits: amountUnits.toString(),
+      journalTimeoutMs: options.journalTimeoutMs,
+    };
+    try {
+      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId });
+      ctx.body = { issuer_request_id: input.issuerRequestId, status: 'created' };
+    } catch (err) {
+      if (!(err instanceof FlowAlreadyExistsError)) throw err;
+      // A concurrent duplicate won the race: answer what it got.
+      ctx.body = await repeatOf(flowId, hash);
+    }
+  };
+
+  const confirm = async (ctx: RouterContext) => {
+    let body: ReturnType<typeof mintConfirmBody.parse>;
+    try {
+      body = mintConfirmBody.parse(ctx.request.body);
+    } catch (err) {
+      if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
+      throw err;
+    }
+    const flowId = mintFlowId(body.tokenizationRequestId);
+    const answer = { tokenization_request_id: body.tokenizationRequestId, issuer_request_id: body.issuerRequestId, status: body.status };
+
+    const check = async (): Promise<'apply' | 'repeat'> => {
+      const flow = await host.get(flowId);
+      if (!flow) throw new MintRejected('tokenization_request_not_found', 'No mint request with this tokenization_request_id', 404);
+      const m = flow.snapshot.context as MintContext;
+      if (m.issuerRequestId !== body.issuerRequestId) throw new MintRejected('issuer_request_id_mismatch', 'issuer_request_id does not match this tokenization request', 422);
+      if (body.clientRef && JSON.stringify(body.clientRef) !== JSON.stringify(m.clientRef)) throw new MintRejected('client_mismatch', 'The client id does not match the mint request', 422);
+      if (m.journalStatus === body.status) return 'repeat';
+      if (m.journalStatus) throw new MintRejected('journal_already_recorded', `The journal was already recorded as ${m.journalStatus}`, 409);
+      return 'apply';
+    };
+
+    if ((await check()) === 'apply') {
+      try {
+        await host.send(flowId, { type: body.status === 'completed' ? 'JOURNAL_CONFIRMED' : 'JOURNAL_REJECTED' }, { correlationId: body.tokenizationRequestId });
+      } catch (err) {
+        if (!(err instanceof EventNotAcceptedError)) throw err;
+        if ((await check()) !== 'repeat') throw err; // e.g. closed by an operator
+      }
+    }
+    ctx.body = answer;
+  };
+
+  router.post('/tokenization/mint', request);
+  router.post('/inkind/issuance', request);
+  router.post('/tokenization/mint/confirm', confirm);
+  router.post('/inkind/issuance/confirm', confirm);
+  return router;
+}

@@ -52,11 +52,12 @@ export function databaseConfig(config: ServiceConfig): DatabaseConfig {
 export async function startService(
   config: ServiceConfig,
   log: Logger,
-  modules: FlowModule[] = [],
-  options: { clock?: Clock; runner?: OutboxRunnerOptions; timerPollMs?: number; autoRun?: boolean } = {},
+  moduleSource: FlowModule[] | ((base: { db: Knex; clock: Clock; log: Logger }) => Promise<FlowModule[]>) = [],
+  options: { clock?: Clock; runner?: OutboxRunnerOptions; timerPollMs?: number; autoRun?: boolean; onClose?: () => Promise<void> } = {},
 ): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const db = await openDatabase(databaseConfig(config));
+  const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log }) : moduleSource;
   const host = new FlowHost(db, modules.map((m) => m.definition), clock);
   const parts: ServiceParts = { db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
 
@@ -114,6 +115,7 @@ export async function startService(
       server.closeAllConnections();
       await runner.stop();
       await scheduler.stop();
+      await options.onClose?.();
       await db.destroy();
     },
   };

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { AlpacaClient } from '../alpaca/client';
+import { BasicAuth } from '../alpaca/auth';
+import { connectChain } from '../chain/connect';
+import type { ChainConnection } from '../chain/mint-effects';
+import type { Clock } from '../machines/host/clock';
+import type { OutboxRunnerOptions } from '../machines/host/outbox-runner';
+import type { ServiceConfig } from './config';
+import { DEFAULT_MINT_SETTINGS, type MintSettings, mintModule } from './flows/mint';
+import { type Service, startService } from './service';
+
+export interface IssuanceOptions {
+  clock?: Clock;
+  runner?: OutboxRunnerOptions;
+  timerPollMs?: number;
+  autoRun?: boolean;
+  mint?: Partial<MintSettings>;
+}
+
+/** The whole issuer: chain connection, Alpaca client, the mint flow, over the service core. */
+export async function startIssuanceService(config: ServiceConfig, log: Logger, options: IssuanceOptions = {}): Promise<Service & { chains: Map<string, ChainConnection> }> {
+  if (!config.chain) throw new Error('no chain configured (RPC_URL)');
+  if (!config.alpaca) throw new Error('no Alpaca API configured (ALPACA_API_BASE_URL)');
+  const chainSettings = config.chain;
+  const alpacaSettings = config.alpaca;
+  const chains = new Map<string, ChainConnection>();
+  const service = await startService(
+    config,
+    log,
+    async ({ db, clock }) => {
+      let chainId = chainSettings.chainId;
+      if (chainId === undefined) {
+        const probe = await fetch(chainSettings.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
+        chainId = Number(((await probe.json()) as { result: string }).result);
+      }
+      const chain = await connectChain({ ...chainSettings, chainId }, db, clock, log);
+      chains.set(chain.network, chain);
+      const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth: new BasicAuth(alpacaSettings.keyId, alpacaSettings.secret), timeoutMs: alpacaSettings.timeoutMs });
+      const settings: MintSettings = {
+        ...DEFAULT_MINT_SETTINGS,
+        journalTimeoutMs: config.mint.journalTimeoutMs,
+        callbackRetry: { ...DEFAULT_MINT_SETTINGS.callbackRetry, maxAttempts: config.mint.callbackMaxAttempts },
+        ...options.mint,
+      };
+      return [mintModule(chains, alpaca, settings)];
+    },
+    {
+      ...options,
+      onClose: async () => {
+        for (const c of chains.values()) c.provider.destroy();
+      },
+    },
+  );
+  return { ...service, chains };
+}

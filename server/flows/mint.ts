@@ -6,6 +6,7 @@ import { MINT_MACHINE_VERSION, mintMachine } from '../../machines/mint';
 import { MINT_VIEWS, projectMint } from '../../persistence/views/mint-view';
 import { mintRoutes } from '../routes/mint';
 import type { FlowModule } from '../service';
+import type { FlowDefinition } from '../../machines/host/flow-definition';
 
 export interface MintSettings {
   journalTimeoutMs: number;
@@ -24,10 +25,15 @@ export const DEFAULT_MINT_SETTINGS: MintSettings = {
   callbackRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 },
 };
 
+export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS };
+
+/** Every flow type this build runs (replay and view rebuilds need them all). */
+export const FLOW_DEFINITIONS: FlowDefinition[] = [mintDefinition];
+
 /** The mint flow: its machine, its view, the effects it asks for, and its Alpaca-facing routes. */
 export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: MintSettings = DEFAULT_MINT_SETTINGS): FlowModule {
   return {
-    definition: { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS },
+    definition: mintDefinition,
     effects: () => ({
       ...mintEffects(chains, settings),
       notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),

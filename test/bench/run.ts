@@ -1,0 +1,100 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { FlowHost } from '../../machines/host/flow-host';
+import { openDatabase } from '../../persistence/database';
+import { appendToJournal } from '../../persistence/journal';
+import { mintDefinition } from '../../server/flows/mint';
+import type { MintInput } from '../../machines/mint';
+import { startMintEnv, waitForState } from '../support/mint-env';
+import { tempDir } from '../support/service';
+import { summarize, timed } from './stats';
+
+/**
+ * `npm run bench`: the figures quoted in the README and closing notes. Medians over many samples, on
+ * a real SQLite file (WAL) and a real anvil devnet; run it on an otherwise idle machine.
+ */
+const N_APPEND = Number(process.env.BENCH_APPENDS ?? 2000);
+const N_ACCEPT = Number(process.env.BENCH_ACCEPTS ?? 300);
+const N_E2E = Number(process.env.BENCH_MINTS ?? 30);
+
+function mintInput(i: number): MintInput {
+  return {
+    tokenizationRequestId: `bench-${i}`,
+    issuerRequestId: crypto.randomUUID(),
+    requestHash: 'x',
+    apId: 'AP',
+    clientRef: { client_external_account_id: 'AP' },
+    assetId: 'A',
+    underlyingSymbol: 'AAPL',
+    tokenSymbol: 'tAAPL',
+    network: 'base',
+    vaultAddress: '0x' + '11'.repeat(20),
+    decimals: 18,
+    walletAddress: '0x' + '22'.repeat(20),
+    qty: '1',
+    amountUnits: (10n ** 18n).toString(),
+    journalTimeoutMs: 3_600_000,
+  };
+}
+
+async function journalBench() {
+  const db = await openDatabase({ client: 'sqlite', filename: path.join(tempDir('issuance-bench-'), 'bench.sqlite') });
+  const raw: number[] = [];
+  for (let i = 0; i < N_APPEND; i++) {
+    raw.push(await timed(() => db.transaction((trx) => appendToJournal(trx, { flowId: `raw-${i}`, flowType: 'bench', seq: 1, type: 'X', payload: { type: 'X', i }, recordedAt: new Date().toISOString(), machineVersion: 'bench' }))));
+  }
+  const host = new FlowHost(db, [mintDefinition]);
+  const starts: number[] = [];
+  const sends: number[] = [];
+  for (let i = 0; i < N_APPEND / 2; i++) {
+    starts.push(await timed(() => host.start('mint', `mint:bench-${i}`, mintInput(i))));
+    sends.push(await timed(() => host.send(`mint:bench-${i}`, { type: 'JOURNAL_CONFIRMED' })));
+  }
+  await db.destroy();
+  return { rawAppend: summarize(raw), flowStart: summarize(starts), flowSend: summarize(sends) };
+}
+
+async function serviceBench() {
+  const env = await startMintEnv({ runner: { pollMs: 250 } });
+  try {
+    const body = (over: Record<string, unknown> = {}) => ({ tokenization_request_id: crypto.randomUUID(), qty: '1.5', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_external_account_id: env.apId, ...over });
+    const accept: number[] = [];
+    for (let i = 0; i < N_ACCEPT; i++) {
+      const b = body();
+      accept.push(await timed(async () => {
+        const r = await env.alpaca.requestMint(b);
+        if (r.status !== 200) throw new Error(`accept failed ${r.status}`);
+      }));
+    }
+    const e2e: number[] = [];
+    for (let i = 0; i < N_E2E; i++) {
+      const b = body();
+      e2e.push(await timed(async () => {
+        const created = await env.alpaca.requestMint(b);
+        await env.alpaca.confirmMint(b.tokenization_request_id, created.body.issuer_request_id, 'completed');
+        await waitForState(env.svc, `mint:${b.tokenization_request_id}`, ['completed'], 30_000);
+      }));
+    }
+    return { acceptPostMint: summarize(accept), endToEndMint: summarize(e2e) };
+  } finally {
+    await env.close();
+  }
+}
+
+async function main() {
+  const journal = await journalBench();
+  console.log('journal (SQLite file, WAL; ms per operation, one transaction each):');
+  console.log(`  raw journal append      ${JSON.stringify(journal.rawAppend)}`);
+  console.log(`  flow start (mint)       ${JSON.stringify(journal.flowStart)}   (append + snapshot + timer row + view row)`);
+  console.log(`  flow send (confirm)     ${JSON.stringify(journal.flowSend)}   (transition + append + snapshot check + outbox row + view row)`);
+  const service = await serviceBench();
+  console.log('service over HTTP (fake Alpaca → Koa → host → SQLite; anvil automine, 1 confirmation):');
+  console.log(`  accept POST /tokenization/mint   ${JSON.stringify(service.acceptPostMint)}`);
+  console.log(`  end-to-end mint (request → confirm → deposit confirmed → callback acknowledged)  ${JSON.stringify(service.endToEndMint)}`);
+  console.log(`rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+}
+
+void main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});

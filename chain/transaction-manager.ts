@@ -6,6 +6,13 @@ import { failpoint } from '../machines/host/failpoints';
 import { isUniqueViolation } from '../persistence/errors';
 import { DEFAULT_FEE_POLICY, type FeePolicy, feesFor } from './fee-policy';
 
+export interface PreparedCall {
+  to: string;
+  data: string;
+  /** Writes that must commit with the signed transaction. */
+  record?: (trx: Knex.Transaction) => Promise<void>;
+}
+
 export interface SentTransaction {
   intentId: string;
   txHash: string;
@@ -47,10 +54,14 @@ export class TransactionManager {
     return this.signer.address.toLowerCase();
   }
 
-  /** Signs (once), records, and broadcasts the transaction for this intent; safe to call again after any crash. */
-  async send(intentId: string, flowId: string, call: { to: string; data: string }): Promise<SentTransaction> {
+  /**
+   * Signs (once), records, and broadcasts the transaction for this intent; safe to call again after any
+   * crash. `prepare` may be a function, run only when nothing is recorded yet and inside the signer's
+   * queue, whose `record` writes commit with the signed transaction (a burn's receipt allocation).
+   */
+  async send(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<SentTransaction> {
     let row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
-    if (!row) row = await this.serialized(() => this.signAndRecord(intentId, flowId, call));
+    if (!row) row = await this.serialized(() => this.signAndRecord(intentId, flowId, prepare));
     await this.broadcast(row.raw_tx, row.tx_hash);
     await failpoint('txmanager.afterBroadcast');
     if (row.status === 'signed') {
@@ -89,9 +100,11 @@ export class TransactionManager {
     }
   }
 
-  private async signAndRecord(intentId: string, flowId: string, call: { to: string; data: string }): Promise<any> {
+  private async signAndRecord(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<any> {
     const existing = await this.db('chain_transactions').where({ intent_id: intentId }).first();
     if (existing) return existing;
+    const { to, data, record } = typeof prepare === 'function' ? await prepare() : prepare;
+    const call = { to, data };
     const from = this.address;
     let gasLimit: bigint;
     try {
@@ -110,6 +123,7 @@ export class TransactionManager {
     try {
       await this.db.transaction(async (trx) => {
         await trx('chain_transactions').insert(row);
+        await record?.(trx);
         await trx('chain_nonces').insert({ chain_id: this.chainId, address: from, next_nonce: nonce + 1 }).onConflict(['chain_id', 'address']).merge();
       });
     } catch (err) {

@@ -1,0 +1,114 @@
+import type { Knex } from 'knex';
+import { Interface } from 'ethers';
+import type { EffectAdapter } from '../machines/host/effect-adapter';
+import { PermanentEffectError } from '../machines/host/effect-adapter';
+import type { AwaitBurnParams, BurnParams, ReturnTokensParams } from '../machines/redemption';
+import type { ChainConnection } from './mint-effects';
+import { TransactionWouldRevertError } from './transaction-manager';
+import { decodeVaultError, encodeBurn, encodeReceiptInformation } from './vault';
+
+const erc20 = new Interface(['function transfer(address to, uint256 amount) returns (bool)']);
+
+class NotYetConfirmed extends Error {}
+
+/**
+ * Receipts are drawn oldest first (lowest receipt id), splitting across several when one is not
+ * enough. What a not-yet-confirmed burn already claimed is not offered again.
+ */
+export async function allocateReceipts(db: Knex | Knex.Transaction, vault: string, amount: bigint): Promise<Array<{ receiptId: string; amountUnits: string }> | undefined> {
+  const rows = await db('receipt_inventory').where({ vault_address: vault });
+  const pending = await db('burn_allocations as a')
+    .join('chain_transactions as t', 't.intent_id', 'a.intent_id')
+    .where('a.vault_address', vault)
+    .whereIn('t.status', ['signed', 'broadcast'])
+    .select('a.receipt_id', 'a.amount_units');
+  const claimed = new Map<string, bigint>();
+  for (const p of pending) claimed.set(p.receipt_id, (claimed.get(p.receipt_id) ?? 0n) + BigInt(p.amount_units));
+  const receipts = rows
+    .map((r: any) => ({ receiptId: String(r.receipt_id), free: BigInt(r.shares_remaining) - (claimed.get(String(r.receipt_id)) ?? 0n) }))
+    .filter((r) => r.free > 0n)
+    .sort((a, b) => (BigInt(a.receiptId) < BigInt(b.receiptId) ? -1 : 1));
+  const parts: Array<{ receiptId: string; amountUnits: string }> = [];
+  let left = amount;
+  for (const r of receipts) {
+    if (left === 0n) break;
+    const take = r.free < left ? r.free : left;
+    parts.push({ receiptId: r.receiptId, amountUnits: take.toString() });
+    left -= take;
+  }
+  return left === 0n ? parts : undefined;
+}
+
+export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: { confirmWaitMs: number; confirmAttempts: number; submitAttempts: number }) {
+  const chainFor = (network: string) => {
+    const chain = chains.get(network);
+    if (!chain) throw new PermanentEffectError(`no chain connection configured for network ${network}`, 'network_not_configured');
+    return chain;
+  };
+
+  const submitBurn: EffectAdapter<BurnParams> = {
+    retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
+    async run(p, ctx) {
+      const chain = chainFor(p.network);
+      try {
+        const sent = await chain.transactions.send(p.intentId, ctx.flowId, async () => {
+          // Chosen once, recorded with the signed transaction: after a crash the same receipts are used.
+          const chosen = await allocateReceipts(db, p.vaultAddress, BigInt(p.amountUnits));
+          if (!chosen) throw new PermanentEffectError(`receipt inventory does not back ${p.amountUnits} base units`, 'insufficient_inventory');
+          return {
+            to: p.vaultAddress,
+            data: encodeBurn({ issuer: chain.issuer, parts: chosen.map((c) => ({ receiptId: BigInt(c.receiptId), amount: BigInt(c.amountUnits) })), info: encodeReceiptInformation(p.redemptionFlowTx) }),
+            record: async (trx) => {
+              await trx('burn_allocations').insert(chosen.map((c) => ({ intent_id: p.intentId, vault_address: p.vaultAddress, receipt_id: c.receiptId, amount_units: c.amountUnits })));
+            },
+          };
+        });
+        const parts = (await db('burn_allocations').where({ intent_id: p.intentId }).orderBy('receipt_id')).map((r: any) => ({ receiptId: String(r.receipt_id), amountUnits: String(r.amount_units) }));
+        return { type: 'BURN_TX_SENT', txHash: sent.txHash, receipts: parts };
+      } catch (err) {
+        if (err instanceof TransactionWouldRevertError) {
+          const decoded = decodeVaultError(err.reason);
+          throw new PermanentEffectError(decoded.message, decoded.code);
+        }
+        throw err;
+      }
+    },
+    failed: (error) =>
+      error instanceof PermanentEffectError
+        ? error.code === 'insufficient_inventory'
+          ? { type: 'INVENTORY_INSUFFICIENT', code: error.code, message: error.message }
+          : { type: 'BURN_REVERTED', code: error.code, message: error.message }
+        : { type: 'BURN_FAILED', code: 'chain_unavailable', message: error.message },
+  };
+
+  const awaitBurnConfirmations: EffectAdapter<AwaitBurnParams> = {
+    retry: { baseMs: 250, capMs: 5_000, maxAttempts: options.confirmAttempts },
+    async run(p) {
+      const result = await chainFor(p.network).transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
+      if (result.status === 'pending') throw new NotYetConfirmed(`${p.txHash}: ${result.confirmations} confirmations so far`);
+      if (result.status === 'reverted') return { type: 'BURN_REVERTED', code: 'reverted', message: `transaction ${p.txHash} reverted` };
+      return { type: 'BURN_CONFIRMED', txHash: p.txHash };
+    },
+    failed: (error) => ({ type: 'BURN_FAILED', code: 'confirmation_timeout', message: error.message }),
+  };
+
+  const returnTokensToSender: EffectAdapter<ReturnTokensParams> = {
+    retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
+    async run(p, ctx) {
+      const chain = chainFor(p.network);
+      try {
+        const sent = await chain.transactions.send(p.intentId, ctx.flowId, { to: p.vaultAddress, data: erc20.encodeFunctionData('transfer', [p.recipient, BigInt(p.amountUnits)]) });
+        const result = await chain.transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
+        if (result.status === 'pending') throw new NotYetConfirmed('return transfer not yet confirmed');
+        if (result.status === 'reverted') throw new PermanentEffectError('return transfer reverted', 'reverted');
+        return { type: 'TOKENS_RETURNED', txHash: sent.txHash };
+      } catch (err) {
+        if (err instanceof TransactionWouldRevertError) throw new PermanentEffectError(decodeVaultError(err.reason).message, decodeVaultError(err.reason).code);
+        throw err;
+      }
+    },
+    failed: (error) => ({ type: 'RETURN_FAILED', code: error instanceof PermanentEffectError ? error.code : 'chain_unavailable', message: error.message }),
+  };
+
+  return { submitBurn, awaitBurnConfirmations, returnTokensToSender };
+}

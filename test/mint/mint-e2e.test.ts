@@ -171,19 +171,13 @@ describe('mint flow end to end (devnet, vault, fake Alpaca over HTTP)', function
 
   it('serves the seeds\' paths and legacy field names on the same handlers', async () => {
     const trid = crypto.randomUUID();
-    const res = await fetch(`${env.svc.url}/inkind/issuance`, {
-      method: 'POST',
-      headers: { 'x-api-key': env.apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: trid, qty: '3', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_id: clientId }),
-    });
-    const created = (await res.json()) as any;
-    assert.equal(res.status, 200);
-    const confirm = await fetch(`${env.svc.url}/inkind/issuance/confirm`, {
-      method: 'POST',
-      headers: { 'x-api-key': env.apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ tokenization_request_id: trid, issuer_request_id: created.issuer_request_id, status: 'completed' }),
-    });
+    const created = await env.alpaca.requestMint({ id: trid, qty: '3', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_id: clientId }, true);
+    assert.equal(created.status, 200);
+    const repeat = await env.alpaca.requestMint(mintBody({ tokenization_request_id: trid, qty: '3' }));
+    assert.deepEqual(repeat.body, created.body, 'the same request under current names is the same request');
+    const confirm = await env.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed', {}, true);
     assert.equal(confirm.status, 200);
     await waitForState(env.svc, `mint:${trid}`, ['completed']);
+    assert.equal(env.alpaca.callbacksFor(trid)[0]!.body.client_external_account_id, clientId);
   });
 });

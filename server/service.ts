@@ -63,7 +63,7 @@ export async function startService(
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
-  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), options.runner);
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, ...options.runner });
   const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
   host.onCommitted(() => {
     runner.kick();
@@ -97,7 +97,7 @@ export async function startService(
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
 
   if (options.autoRun !== false) {
-    runner.start();
+    await runner.start();
     scheduler.start();
   }
 

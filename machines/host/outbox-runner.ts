@@ -12,6 +12,12 @@ export interface OutboxRunnerOptions {
   pollMs?: number;
   leaseMs?: number;
   batchSize?: number;
+  /**
+   * This process is the only runner on the database (SQLite): leases left by a crashed predecessor are
+   * released at start instead of waiting for them to expire. With several instances (PostgreSQL) leave
+   * it off; leases then expire after `leaseMs`.
+   */
+  exclusive?: boolean;
 }
 
 /**
@@ -28,6 +34,7 @@ export class OutboxRunner {
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly batchSize: number;
+  private readonly exclusive: boolean;
 
   constructor(
     private readonly db: Knex,
@@ -40,9 +47,14 @@ export class OutboxRunner {
     this.pollMs = options.pollMs ?? 250;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.batchSize = options.batchSize ?? 20;
+    this.exclusive = options.exclusive ?? false;
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    if (this.exclusive) {
+      const released = await this.db('outbox').where({ status: 'pending' }).andWhere('lease_until', '>', 0).update({ lease_until: 0 });
+      if (released) this.log.info({ released }, 'released leases left by the previous process');
+    }
     this.stopped = false;
     this.schedule(0);
   }

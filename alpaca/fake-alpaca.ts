@@ -124,6 +124,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
   const app = new Koa();
   const router = new Router({ prefix: '/v1/accounts/:accountId/tokenization' });
   app.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/_fake/')) return control(ctx);
     if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
     if (ctx.get('authorization') !== expectedAuth) {
       ctx.status = 401;
@@ -336,6 +337,28 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+
+  /**
+   * The fake's own control surface (loopback only, sandbox and demo): play Alpaca's side of a mint, and
+   * show what Alpaca received.
+   */
+  async function control(ctx: Koa.Context): Promise<void> {
+    if (ctx.method === 'POST' && ctx.path === '/_fake/mints') {
+      const body = JSON.parse((await getRawBody(ctx.req, { limit: '64kb' })).toString('utf8') || '{}');
+      const tokenizationRequestId = String(body.tokenization_request_id ?? crypto.randomUUID());
+      const request = await fake.requestMint({ ...body, tokenization_request_id: tokenizationRequestId });
+      const confirm = request.status === 200 ? await fake.confirmMint(tokenizationRequestId, request.body.issuer_request_id, body.journal ?? 'completed') : undefined;
+      ctx.body = { tokenization_request_id: tokenizationRequestId, request, confirm };
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/_fake/callbacks') {
+      const id = String(ctx.query.tokenization_request_id ?? '');
+      ctx.body = { callbacks: id ? fake.callbacksFor(id) : callbacks };
+      return;
+    }
+    ctx.status = 404;
+    ctx.body = alpacaError(40410000, 'not found');
+  }
 
   async function toIssuer(path: string, body: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(`${fake.issuerBaseUrl}${path}`, { method: 'POST', headers: { 'x-api-key': options.issuerAuth.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });

@@ -18,18 +18,21 @@ async function main(): Promise<void> {
   if (!fs.existsSync(sandboxFile)) throw new Error(`no running sandbox found (${sandboxFile}); start one with npm start`);
   const sandbox = JSON.parse(fs.readFileSync(sandboxFile, 'utf8'));
   const creds = JSON.parse(fs.readFileSync(sandbox.credentialsFile, 'utf8'));
-  const alpaca = (p: string, body: unknown) =>
-    fetch(`${sandbox.issuerUrl}${p}`, { method: 'POST', headers: { 'x-api-key': creds.alpacaInboundApiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   const operator = (p: string) => fetch(`${sandbox.issuerUrl}${p}`, { headers: { authorization: `Bearer ${creds.operatorToken}` } }).then((r) => r.json() as Promise<any>);
 
   const trid = crypto.randomUUID();
   const started = Date.now();
-  const request = { tokenization_request_id: trid, qty: '10.5', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: sandbox.network, wallet_address: sandbox.apWallet, client_external_account_id: sandbox.clientExternalAccountId };
-  const created = await alpaca('/tokenization/mint', request);
-  console.log(`POST /tokenization/mint → ${created.status} ${JSON.stringify(created.body)}`);
-  if (created.status !== 200) process.exit(1);
-  const confirmed = await alpaca('/tokenization/mint/confirm', { tokenization_request_id: trid, issuer_request_id: created.body.issuer_request_id, client_external_account_id: sandbox.clientExternalAccountId, status: 'completed' });
-  console.log(`POST /tokenization/mint/confirm → ${confirmed.status}`);
+  // The fake Alpaca plays Alpaca: it sends the mint request, then confirms the journal.
+  const driven = (await (
+    await fetch(`${sandbox.fakeAlpacaUrl}/_fake/mints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tokenization_request_id: trid, qty: '10.5', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: sandbox.network, wallet_address: sandbox.apWallet, client_external_account_id: sandbox.clientExternalAccountId }),
+    })
+  ).json()) as any;
+  console.log(`Alpaca → POST /tokenization/mint → ${driven.request.status} ${JSON.stringify(driven.request.body)}`);
+  if (driven.request.status !== 200) process.exit(1);
+  console.log(`Alpaca → POST /tokenization/mint/confirm (completed) → ${driven.confirm.status}`);
 
   const flowId = encodeURIComponent(`mint:${trid}`);
   let detail: any;
@@ -46,7 +49,8 @@ async function main(): Promise<void> {
     console.log(`  ${entry.recordedAt}  ${entry.type.padEnd(22)} → ${stateName(snapshot.value)}`);
   }
   const ctx = detail.flow.snapshot.context;
-  console.log(`\nfinal state: ${detail.flow.state}\ntx hash: ${ctx.txHash}\nreceipt id: ${ctx.receiptId}\nend to end: ${Date.now() - started} ms`);
+  const seen = (await (await fetch(`${sandbox.fakeAlpacaUrl}/_fake/callbacks?tokenization_request_id=${trid}`)).json()) as any;
+  console.log(`\nfinal state: ${detail.flow.state}\ntx hash: ${ctx.txHash}\nreceipt id: ${ctx.receiptId}\nAlpaca received ${seen.callbacks.length} mint callback(s), tx_hash ${seen.callbacks[0]?.body.tx_hash}\nend to end: ${Date.now() - started} ms`);
   if (detail.flow.state !== 'completed') process.exit(1);
 }
 

@@ -24,6 +24,9 @@ export type ConfirmationResult =
   | { status: 'reverted'; receipt: TransactionReceipt }
   | { status: 'pending'; confirmations: number };
 
+/** `mint`, `burn`, `return`: the first part of an intent id, so a crash point can target one kind. */
+const intentKind = (intentId: string) => intentId.split(':')[0];
+
 /** The node refused to even simulate the call: the vault would revert it (role, freeze, balance). */
 export class TransactionWouldRevertError extends Error {
   constructor(readonly reason: unknown) {
@@ -63,7 +66,7 @@ export class TransactionManager {
     let row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
     if (!row) row = await this.serialized(() => this.signAndRecord(intentId, flowId, prepare));
     await this.broadcast(row.raw_tx, row.tx_hash);
-    await failpoint('txmanager.afterBroadcast');
+    await failpoint(`txmanager.afterBroadcast.${intentKind(intentId)}`);
     if (row.status === 'signed') {
       await this.db('chain_transactions').where({ intent_id: intentId, status: 'signed' }).update({ status: 'broadcast', updated_at: iso(this.clock.now()) });
     }
@@ -131,7 +134,7 @@ export class TransactionManager {
       throw err;
     }
     this.log.info({ intentId, txHash, nonce }, 'transaction signed and recorded');
-    await failpoint('txmanager.afterPersist');
+    await failpoint(`txmanager.afterPersist.${intentKind(intentId)}`);
     return row;
   }
 

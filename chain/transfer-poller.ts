@@ -61,8 +61,16 @@ export class TransferPoller {
     await this.running;
   }
 
-  /** One pass over every enabled asset; returns how many transfers it started flows for. */
-  async tick(): Promise<number> {
+  private ticking: Promise<number> = Promise.resolve(0);
+
+  /** One pass over every enabled asset (one at a time, however often it is called); returns how many flows it started. */
+  tick(): Promise<number> {
+    const next = this.ticking.catch(() => 0).then(() => this.pass());
+    this.ticking = next;
+    return next;
+  }
+
+  private async pass(): Promise<number> {
     let started = 0;
     for (const asset of await this.assets.list({ enabledOnly: true })) {
       const chain = this.chains.get(asset.network);

@@ -1,6 +1,6 @@
 import { loadConfig } from '../server/config';
 import { databaseConfig } from '../server/service';
-import { FLOW_DEFINITIONS } from '../server/flows/mint';
+import { FLOW_DEFINITIONS } from '../server/flows/definitions';
 import { openDatabase } from './database';
 import { checkViews, rebuildViews, verifySnapshots } from './replay';
 

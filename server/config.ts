@@ -38,6 +38,9 @@ const env = z.object({
   // Mint flow.
   MINT_JOURNAL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * 1000),
   CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  // Redemption flow.
+  REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
 });
 
 export interface ServiceConfig {
@@ -56,6 +59,7 @@ export interface ServiceConfig {
   alpacaTimeoutMs: number;
   chainNetwork: string;
   mint: { journalTimeoutMs: number; callbackMaxAttempts: number };
+  redemption: { pollIntervalMs: number; deadlineMs: number };
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -79,6 +83,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     chainNetwork: e.CHAIN_NETWORK,
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
+    redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS },
   };
   if (e.RPC_URL) {
     if (!e.ISSUER_KEYSTORE_FILE || !e.ISSUER_KEYSTORE_PASSWORD_FILE) throw new Error('RPC_URL needs ISSUER_KEYSTORE_FILE and ISSUER_KEYSTORE_PASSWORD_FILE');

@@ -7,6 +7,8 @@ import type { Clock } from '../machines/host/clock';
 import type { OutboxRunnerOptions } from '../machines/host/outbox-runner';
 import type { ServiceConfig } from './config';
 import { DEFAULT_MINT_SETTINGS, type MintSettings, mintModule } from './flows/mint';
+import { DEFAULT_REDEMPTION_SETTINGS, type RedemptionSettings, redemptionModule } from './flows/redemption';
+import { type PollerSettings, TransferPoller } from '../chain/transfer-poller';
 import { type Service, startService } from './service';
 
 export interface IssuanceOptions {
@@ -15,10 +17,14 @@ export interface IssuanceOptions {
   timerPollMs?: number;
   autoRun?: boolean;
   mint?: Partial<MintSettings>;
+  redemption?: Partial<RedemptionSettings>;
+  poller?: Partial<PollerSettings>;
 }
 
 /** The whole issuer: chain connection, Alpaca client, the mint flow, over the service core. */
-export async function startIssuanceService(config: ServiceConfig, log: Logger, options: IssuanceOptions = {}): Promise<Service & { chains: Map<string, ChainConnection> }> {
+export type IssuanceService = Service & { chains: Map<string, ChainConnection>; poller: TransferPoller };
+
+export async function startIssuanceService(config: ServiceConfig, log: Logger, options: IssuanceOptions = {}): Promise<IssuanceService> {
   if (!config.chain) throw new Error('no chain configured (RPC_URL)');
   if (!config.alpaca) throw new Error('no Alpaca API configured (ALPACA_API_BASE_URL)');
   const chainSettings = config.chain;
@@ -42,14 +48,33 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
         callbackRetry: { ...DEFAULT_MINT_SETTINGS.callbackRetry, maxAttempts: config.mint.callbackMaxAttempts },
         ...options.mint,
       };
-      return [mintModule(chains, alpaca, settings)];
+      return [mintModule(chains, alpaca, settings), redemptionModule(chains, alpaca, { ...DEFAULT_REDEMPTION_SETTINGS, ...options.redemption })];
     },
     {
       ...options,
       onClose: async () => {
+        await poller?.stop();
         for (const c of chains.values()) c.provider.destroy();
       },
     },
   );
-  return { ...service, chains };
+  const poller: TransferPoller = new TransferPoller(
+    service.db,
+    service.host,
+    chains,
+    service.assets,
+    service.accounts,
+    {
+      confirmations: chainSettings.confirmations,
+      maxRange: 2_000,
+      pollMs: 2_000,
+      pollIntervalMs: config.redemption.pollIntervalMs,
+      alpacaDeadlineMs: config.redemption.deadlineMs,
+      ...options.poller,
+    },
+    service.clock,
+    log.child({ part: 'transfer-poller' }),
+  );
+  if (options.autoRun !== false) poller.start();
+  return { ...service, chains, poller };
 }

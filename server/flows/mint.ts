@@ -27,8 +27,6 @@ export const DEFAULT_MINT_SETTINGS: MintSettings = {
 
 export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS };
 
-/** Every flow type this build runs (replay and view rebuilds need them all). */
-export const FLOW_DEFINITIONS: FlowDefinition[] = [mintDefinition];
 
 /** The mint flow: its machine, its view, the effects it asks for, and its Alpaca-facing routes. */
 export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: MintSettings = DEFAULT_MINT_SETTINGS): FlowModule {

@@ -69,7 +69,7 @@ describe('mint survives SIGKILL at its riskiest moments', function () {
     }
   }
 
-  for (const crashAt of ['txmanager.afterPersist', 'txmanager.afterBroadcast', 'outbox.before.notifyAlpacaOfMint']) {
+  for (const crashAt of ['txmanager.afterPersist.mint', 'txmanager.afterBroadcast.mint', 'outbox.before.notifyAlpacaOfMint']) {
     it(`killed at ${crashAt}: one deposit and one callback after restart`, async () => {
       const dataDir = tempDir('issuance-crash-');
       let svc = await spawnService(envFor(dataDir, crashAt));

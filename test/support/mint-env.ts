@@ -6,7 +6,7 @@ import { type FakeAlpaca, startFakeAlpaca } from '../../alpaca/fake-alpaca';
 import { type SandboxChain, startSandboxChain } from '../../chain/sandbox-chain';
 import { AdjustableClock } from '../../machines/host/clock';
 import type { ServiceConfig } from '../../server/config';
-import { type IssuanceOptions, startIssuanceService } from '../../server/issuance-service';
+import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
 import type { Service } from '../../server/service';
 import { tempDir } from './service';
 
@@ -19,7 +19,7 @@ export interface MintEnv {
   provider: JsonRpcProvider;
   alpaca: FakeAlpaca;
   config: ServiceConfig;
-  svc: Service;
+  svc: IssuanceService;
   clock: AdjustableClock;
   apId: string;
   assetId: string;
@@ -45,6 +45,7 @@ export function mintEnvConfig(dir: string, chain: SandboxChain, alpaca: { url: s
     chainNetwork: 'base',
     alpacaTimeoutMs: 2_000,
     mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
+    redemption: { pollIntervalMs: 200, deadlineMs: 60_000 },
     chain: { network: 'base', rpcUrl: chain.devnet.rpcUrl, chainId: chain.devnet.chainId, confirmations: 1, keystoreFile: chain.keystoreFile, keystorePasswordFile: chain.keystorePasswordFile },
     alpaca: { baseUrl: alpaca.url, accountId: alpaca.accountId, keyId: alpaca.keyId, secret: alpaca.secret, timeoutMs: 2_000 },
   };
@@ -54,6 +55,8 @@ const FAST_RETRIES: IssuanceOptions = {
   runner: { pollMs: 20 },
   timerPollMs: 50,
   mint: { confirmWaitMs: 2_000, callbackRetry: { baseMs: 20, capMs: 100, maxAttempts: 3 } },
+  redemption: { confirmWaitMs: 2_000, alpacaRetry: { baseMs: 20, capMs: 100, maxAttempts: 4 } },
+  poller: { pollMs: 100 },
 };
 
 /** A real devnet with the vault, the fake Alpaca over HTTP, and the service, seeded with one asset and one linked AP. */
@@ -70,7 +73,7 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
   const config = mintEnvConfig(dir, chain, { url: alpaca.url, accountId, ...credentials }, apiKey, operatorToken);
   const clock = new AdjustableClock();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  let svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...options });
+  let svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...options, poller: { ...FAST_RETRIES.poller, ...options.poller } });
   alpaca.issuerBaseUrl = svc.url;
 
   const asset = await svc.assets.add({ underlyingSymbol: 'AAPL', tokenSymbol: 'tAAPL', network: 'base', vaultAddress: chain.vault.vault, decimals: 18 });
@@ -97,7 +100,7 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
     },
     async restart(opts = {}) {
       await env.svc.close();
-      svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...opts });
+      svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...opts, poller: { ...FAST_RETRIES.poller, ...opts.poller } });
       env.svc = svc;
       alpaca.issuerBaseUrl = svc.url;
     },

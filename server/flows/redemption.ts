@@ -1,0 +1,35 @@
+import type { AlpacaClient } from '../../alpaca/client';
+import { redemptionAlpacaEffects } from '../../alpaca/redemption-effects';
+import type { ChainConnection } from '../../chain/mint-effects';
+import { redemptionChainEffects } from '../../chain/redemption-effects';
+import type { FlowDefinition } from '../../machines/host/flow-definition';
+import { REDEMPTION_MACHINE_VERSION, redemptionMachine } from '../../machines/redemption';
+import { projectRedemption, REDEMPTION_VIEWS } from '../../persistence/views/redemption-view';
+import type { FlowModule } from '../service';
+
+export const redemptionDefinition: FlowDefinition = { type: 'redemption', machine: redemptionMachine, version: REDEMPTION_MACHINE_VERSION, project: projectRedemption, views: REDEMPTION_VIEWS };
+
+export interface RedemptionSettings {
+  confirmWaitMs: number;
+  confirmAttempts: number;
+  submitAttempts: number;
+  alpacaRetry: { baseMs: number; capMs: number; maxAttempts: number };
+}
+
+export const DEFAULT_REDEMPTION_SETTINGS: RedemptionSettings = {
+  confirmWaitMs: 15_000,
+  confirmAttempts: 240,
+  submitAttempts: 12,
+  alpacaRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 },
+};
+
+/** The redemption flow: started by the transfer poller, never by HTTP. */
+export function redemptionModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: RedemptionSettings = DEFAULT_REDEMPTION_SETTINGS): FlowModule {
+  return {
+    definition: redemptionDefinition,
+    effects: ({ db }) => ({
+      ...redemptionChainEffects(db, chains, settings),
+      ...redemptionAlpacaEffects(alpaca, settings.alpacaRetry),
+    }),
+  };
+}

@@ -1,25 +1,44 @@
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import Router from '@koa/router';
 import getRawBody from 'raw-body';
 
 /**
- * A stand-in for Alpaca that follows the documented Broker API closely enough to drive the issuer:
- * it plays Alpaca toward our issuer endpoints (link, mint request, confirm) and serves the calls we
- * make (mint callback, redeem, request lookups), with switchable faults. Sandbox and tests only.
+ * A stand-in for Alpaca that follows the documented Broker API tokenization endpoints, for the
+ * sandbox and tests. It keeps everything in memory and speaks real HTTP both ways:
+ *
+ * - It serves the calls the issuer makes: `POST /v1/accounts/{id}/tokenization/callback/mint`,
+ *   `…/callback/redeem` (with Idempotency-Key semantics), `GET …/requests`, `…/requests/{id}`,
+ *   `…/requests:by_issuer_request_id`, and an OAuth2 token endpoint `POST /v1/oauth2/token`
+ *   (client_secret_post). Broker API calls authenticate with HTTP Basic (key id : secret) or a
+ *   Bearer token it issued.
+ * - It plays Alpaca toward the issuer (`X-API-KEY`): account link, mint request, mint confirm, and
+ *   remembers what it sent, so the mint callback can be checked against it.
+ * - `behaviour` switches faults on: failures, slowness, outage, redeem outcome and lag.
+ *
+ * Error bodies are Alpaca's `{ code, message }`: 400 40010000, 401 40110000, 403 40310000,
+ * 404 40410000, 422 42210001; injected failures use `status × 100000` (503 → 50300000).
  */
 
-type Kind = 'mint-callback' | 'redeem' | 'lookup';
+export type FakeAlpacaPath = 'mint-callback' | 'redeem' | 'lookup' | 'oauth-token';
 
+/** One request that reached a recorded endpoint, whatever it was answered (401, 503, 422 and 200 alike). */
 export interface RecordedCall {
+  /** Arrival time (ms since the epoch). */
   at: number;
+  /** The parsed JSON body (the raw text if it was not JSON). */
   body: any;
+  /** The status it was answered. */
+  status: number;
   idempotencyKey?: string;
+  /** True when the answer was an idempotent replay. */
+  replayed?: boolean;
 }
 
-interface FakeRequest {
+/** Alpaca's request object as the fake keeps it. */
+export interface FakeTokenizationRequest {
   tokenization_request_id: string;
   issuer_request_id: string | null;
   type: 'mint' | 'redeem';
@@ -31,67 +50,154 @@ interface FakeRequest {
   network: string;
   wallet_address: string;
   tx_hash: string | null;
+  fees: string | null;
   created_at: string;
   updated_at: string | null;
-  fees: string | null;
   client_external_account_id?: string;
   client_account_id?: string;
+  client_request_id?: string;
 }
 
 export interface FakeAlpacaBehaviour {
-  /** Answer the next `count` calls of this kind with `status` (default 503). */
-  failNext(kind: Kind, count: number, status?: number): void;
-  /** Every answer waits this long first (slow Alpaca; beyond the client timeout it is a timeout). */
+  /** Answer the next `count` calls to this endpoint group with `status` (default 503), after auth. Queues up. */
+  failNext(path: FakeAlpacaPath, count: number, status?: number): void;
+  /** Every Alpaca endpoint waits this long before answering (beyond the client's timeout it is a timeout; the request still takes effect). */
   delayMs: number;
-  /** Every Alpaca endpoint answers 503 while on. */
+  /** While on, every Alpaca endpoint (token endpoint included) answers 503 before checking anything. */
   outage(on: boolean): void;
+  /** Outcome of redeems created from now on. */
   redeemOutcome: 'completed' | 'rejected';
+  /** A redeem created from now on stays `pending` this long, then takes `redeemOutcome`. */
   redeemCompletesAfterMs: number;
-  /** Lookups of a redeem answer 404 this many times after its creation (replication lag). */
+  /** Lookups (by id or issuer request id) of a redeem created from now on answer 404 this many times first (replication lag). */
   lookupNotFoundFirst: number;
+  /** `expires_in` of tokens issued from now on. */
+  tokenTtlSeconds: number;
+  /** Invalidates every issued token (the next Bearer call gets 401). */
+  revokeTokens(): void;
+}
+
+/** What the driver sends as a mint request. Extra keys (legacy `id`, `client_id`, bad values for tests) are sent as given. */
+export interface MintRequestInput {
+  /** Default: a fresh UUID v4 (unless the legacy `id` is given). */
+  tokenization_request_id?: string;
+  qty?: unknown;
+  underlying_symbol?: unknown;
+  token_symbol?: unknown;
+  network?: unknown;
+  wallet_address?: unknown;
+  client_external_account_id?: unknown;
+  client_account_id?: unknown;
+  client_request_id?: unknown;
+  [extra: string]: unknown;
+}
+
+export interface IssuerAnswer {
+  status: number;
+  body: any;
 }
 
 export interface FakeAlpaca {
-  url: string;
+  /** Base URL of the fake Broker API (and of its OAuth token endpoint). */
+  readonly url: string;
+  readonly accountId: string;
+  /** Where the driver sends requests; may be changed (e.g. after the issuer restarts on another port). */
   issuerBaseUrl: string;
-  accountId: string;
-  behaviour: FakeAlpacaBehaviour;
-  callbacks: RecordedCall[];
-  redeems: RecordedCall[];
+  readonly behaviour: FakeAlpacaBehaviour;
+  /** Every mint callback received, in arrival order. */
+  readonly callbacks: RecordedCall[];
+  /** Every redeem received, in arrival order. */
+  readonly redeems: RecordedCall[];
+  /** How many requests reached the OAuth token endpoint. */
+  readonly tokenRequests: number;
   callbacksFor(tokenizationRequestId: string): RecordedCall[];
-  redeemRequests(): FakeRequest[];
-  connect(email: string, clientAccountNumber: string): Promise<{ status: number; body: any }>;
-  /** `seedPaths` uses the seeds' paths (`/inkind/issuance…`) instead of the current ones. */
-  requestMint(body: Record<string, unknown>, seedPaths?: boolean): Promise<{ status: number; body: any }>;
-  confirmMint(tokenizationRequestId: string, issuerRequestId: string, status: 'completed' | 'rejected', extra?: Record<string, unknown>, seedPaths?: boolean): Promise<{ status: number; body: any }>;
+  /** Resolves with the first callback for this request that was answered 200. */
+  waitForCallback(tokenizationRequestId: string, timeoutMs?: number): Promise<RecordedCall>;
+  /** Current state of one request (redeem outcomes applied), or undefined. */
+  request(tokenizationRequestId: string): FakeTokenizationRequest | undefined;
+  redeemRequests(): FakeTokenizationRequest[];
+
+  /** `POST /tokenization/accounts/connect` (`seedPaths`: `POST /accounts/connect` with the legacy `account`). */
+  connect(email: string, clientAccountNumber: string, seedPaths?: boolean): Promise<IssuerAnswer>;
+  /** `GET /tokenization/tokens` (`seedPaths`: `GET /tokenized-assets`). */
+  listTokens(seedPaths?: boolean): Promise<IssuerAnswer>;
+  /** `POST /tokenization/mint` (`seedPaths`: `/inkind/issuance`). Remembered when the issuer answers 200 with an issuer_request_id. */
+  requestMint(input: MintRequestInput, seedPaths?: boolean): Promise<IssuerAnswer & { tokenization_request_id: string }>;
+  /**
+   * `POST /tokenization/mint/confirm` (`seedPaths`: `/inkind/issuance/confirm`). Echoes the client id
+   * the mint request carried, under the same name, and `client_request_id` on the affiliated
+   * (`client_account_id`) flow only. `extra` is merged last (to send something wrong on purpose).
+   */
+  confirmMint(tokenizationRequestId: string, issuerRequestId: string, status: 'completed' | 'rejected', extra?: Record<string, unknown>, seedPaths?: boolean): Promise<IssuerAnswer>;
   close(): Promise<void>;
 }
 
 export interface FakeAlpacaOptions {
   issuerBaseUrl: string;
   issuerAuth: { apiKey: string };
+  /** The issuer's tokenization account id; default a fresh UUID. */
   accountId?: string;
+  /** API key id and secret: HTTP Basic on the Broker API, client_id / client_secret on the token endpoint. */
   credentials: { keyId: string; secret: string };
   port?: number;
+  host?: string;
+  /** The `issuer` value in request objects; default `st0x`. */
+  issuer?: string;
 }
 
-const alpacaError = (code: number, message: string) => ({ code, message });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+const QTY = /^(0|[1-9]\d*)(\.\d{1,9})?$/;
+type ClientKey = 'client_external_account_id' | 'client_account_id' | 'client_id';
+
+interface SentMint {
+  /** The body as sent (legacy names and all). */
+  raw: Record<string, unknown>;
+  clientKey?: ClientKey;
+  issuerRequestId: string;
+  /** The journal status Alpaca has told (or is telling) the issuer; set when the confirm is sent. */
+  confirmed?: string;
+}
+
+interface Stored {
+  req: FakeTokenizationRequest;
+  settlesAt?: number;
+  outcome?: 'completed' | 'rejected';
+  hiddenLookups: number;
+}
+
+class Reject extends Error {
+  constructor(readonly status: number, readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+const unprocessable = (message: string) => new Reject(422, 42210001, message);
+const badRequest = (message: string) => new Reject(400, 40010000, message);
 
 export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeAlpaca> {
   const accountId = options.accountId ?? crypto.randomUUID();
-  const expectedAuth = `Basic ${Buffer.from(`${options.credentials.keyId}:${options.credentials.secret}`).toString('base64')}`;
-  const failures = new Map<Kind, { count: number; status: number }>();
+  const issuerName = options.issuer ?? 'st0x';
+  const expectedBasic = `Basic ${Buffer.from(`${options.credentials.keyId}:${options.credentials.secret}`).toString('base64')}`;
+
+  const failures = new Map<FakeAlpacaPath, Array<{ count: number; status: number }>>();
   let outage = false;
-  const requests = new Map<string, FakeRequest>();
-  const lookupsSeen = new Map<string, number>();
-  const idempotency = new Map<string, { bodyHash: string; response: FakeRequest }>();
-  const sentMints = new Map<string, { body: Record<string, unknown>; issuerRequestId?: string; confirmed?: 'completed' | 'rejected' }>();
+  let tokenRequests = 0;
+  const tokens = new Map<string, number>(); // token → expiry (ms)
+  const stored = new Map<string, Stored>();
+  const sentMints = new Map<string, SentMint>();
+  const idempotency = new Map<string, { bodyHash: string; tokenizationRequestId: string; response: Record<string, unknown> }>();
   const callbacks: RecordedCall[] = [];
   const redeems: RecordedCall[] = [];
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const pendingDelays = new Set<() => void>();
 
   const behaviour: FakeAlpacaBehaviour = {
-    failNext(kind, count, status = 503) {
-      failures.set(kind, { count, status });
+    failNext(path, count, status = 503) {
+      const queue = failures.get(path) ?? [];
+      queue.push({ count, status });
+      failures.set(path, queue);
     },
     delayMs: 0,
     outage(on) {
@@ -100,277 +206,446 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     redeemOutcome: 'completed',
     redeemCompletesAfterMs: 0,
     lookupNotFoundFirst: 0,
+    tokenTtlSeconds: 899,
+    revokeTokens() {
+      tokens.clear();
+    },
   };
 
-  const fault = (kind: Kind): number | undefined => {
-    if (outage) return 503;
-    const f = failures.get(kind);
-    if (f && f.count > 0) {
-      f.count--;
-      return f.status;
+  const injectedFailure = (path: FakeAlpacaPath): number | undefined => {
+    const queue = failures.get(path);
+    const head = queue?.[0];
+    if (!queue || !head) return undefined;
+    if (--head.count <= 0) queue.shift();
+    return head.status;
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pendingDelays.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      pendingDelays.add(done);
+    });
+
+  /** Redeems settle lazily: pending until their time is up, then their outcome. */
+  const settle = (s: Stored): FakeTokenizationRequest => {
+    if (s.req.status === 'pending' && s.settlesAt !== undefined && Date.now() >= s.settlesAt) {
+      s.req.status = s.outcome ?? 'completed';
+      s.req.updated_at = new Date().toISOString();
     }
-    return undefined;
+    return s.req;
+  };
+  const snapshot = (r: FakeTokenizationRequest): FakeTokenizationRequest => ({ ...r });
+
+  const authorised = (header: string): boolean => {
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    if (scheme === 'basic') return safeEqual(header, expectedBasic);
+    if (scheme === 'bearer') {
+      const expiry = tokens.get(header.slice(space + 1).trim());
+      return expiry !== undefined && expiry > Date.now();
+    }
+    return false;
   };
 
-  /** Redeems settle lazily: pending until their time is up, then the configured outcome. */
-  const settle = (r: FakeRequest): FakeRequest => {
-    if (r.type === 'redeem' && r.status === 'pending' && Date.now() - Date.parse(r.created_at) >= behaviour.redeemCompletesAfterMs) {
-      r.status = behaviour.redeemOutcome;
+  // ----- Broker API handlers -----
+
+  function mintCallback(b: Record<string, unknown>): FakeTokenizationRequest {
+    const missing = ['tokenization_request_id', 'tx_hash'].filter((k) => typeof b[k] !== 'string' || !b[k]);
+    if (missing.length) throw unprocessable(missing.map((k) => `${k} is required`).join(', '));
+    for (const k of ['wallet_address', 'network', 'client_external_account_id', 'client_account_id']) {
+      if (b[k] !== undefined && typeof b[k] !== 'string') throw unprocessable(`${k} must be a string`);
+    }
+    if (b.client_id !== undefined) throw unprocessable('client_id is no longer accepted (sunset 2026-10-15): use client_external_account_id or client_account_id');
+    const id = b.tokenization_request_id as string;
+    const sent = sentMints.get(id);
+    const s = stored.get(id);
+    if (!sent || !s || sent.confirmed !== 'completed') throw unprocessable('tokenization_request_id does not name a mint request whose journal was confirmed completed');
+    const r = s.req;
+    const ext = b.client_external_account_id as string | undefined;
+    const acc = b.client_account_id as string | undefined;
+    if (!ext === !acc) throw unprocessable('exactly one of client_external_account_id and client_account_id is required');
+    if ((ext ?? null) !== (r.client_external_account_id ?? null) || (acc ?? null) !== (r.client_account_id ?? null)) {
+      throw unprocessable('the client id does not match the one on the mint request');
+    }
+    if (b.wallet_address !== undefined && !sameAddress(b.wallet_address as string, r.wallet_address)) throw unprocessable('wallet_address does not match the mint request');
+    if (b.network !== undefined && b.network !== r.network) throw unprocessable('network does not match the mint request');
+    if (r.tx_hash !== null && r.tx_hash !== b.tx_hash) throw unprocessable('a different tx_hash is already recorded for this tokenization request');
+    if (r.tx_hash === null) {
+      r.tx_hash = b.tx_hash as string;
+      r.status = 'completed';
       r.updated_at = new Date().toISOString();
     }
-    return r;
-  };
+    return snapshot(r);
+  }
 
-  const app = new Koa();
-  const router = new Router({ prefix: '/v1/accounts/:accountId/tokenization' });
-  app.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/_fake/')) return control(ctx);
-    if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
-    if (ctx.get('authorization') !== expectedAuth) {
-      ctx.status = 401;
-      ctx.body = alpacaError(40110000, 'unauthorized');
-      return;
-    }
-    if (['POST'].includes(ctx.method)) {
-      try {
-        const raw = await getRawBody(ctx.req, { limit: '64kb' });
-        ctx.request.body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-      } catch {
-        ctx.status = 400;
-        ctx.body = alpacaError(40010000, 'failed to decode request body');
-        return;
-      }
-    }
-    await next();
-  });
-  router.use(async (ctx, next) => {
-    if (ctx.params.accountId !== accountId) {
-      ctx.status = 403;
-      ctx.body = alpacaError(40310000, 'forbidden');
-      return;
-    }
-    await next();
-  });
-
-  router.post('/callback/mint', (ctx) => {
-    const status = fault('mint-callback');
-    const body = ctx.request.body as any;
-    callbacks.push({ at: Date.now(), body });
-    if (status) {
-      ctx.status = status;
-      ctx.body = alpacaError(50010000, 'internal server error');
-      return;
-    }
-    const missing = ['tokenization_request_id', 'tx_hash'].filter((k) => typeof body?.[k] !== 'string' || !body[k]);
-    if (missing.length) {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, missing.map((k) => `${k} is required`).join(', '));
-      return;
-    }
-    const sent = sentMints.get(body.tokenization_request_id);
-    if (!sent || sent.confirmed !== 'completed') {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, 'no confirmed mint with this tokenization_request_id');
-      return;
-    }
-    const b = sent.body as any;
-    const request: FakeRequest = {
-      tokenization_request_id: body.tokenization_request_id,
-      issuer_request_id: sent.issuerRequestId ?? null,
-      type: 'mint',
-      status: 'completed',
-      underlying_symbol: b.underlying_symbol,
-      token_symbol: b.token_symbol,
-      qty: b.qty,
-      issuer: 'issuance-bot',
-      network: b.network,
-      wallet_address: body.wallet_address ?? b.wallet_address,
-      tx_hash: body.tx_hash,
-      created_at: new Date().toISOString(),
-      updated_at: new Date().toISOString(),
-      fees: null,
-      client_external_account_id: body.client_external_account_id,
-    };
-    requests.set(request.tokenization_request_id, request);
-    ctx.body = request;
-  });
-
-  router.post('/callback/redeem', (ctx) => {
-    const status = fault('redeem');
-    const body = ctx.request.body as any;
-    const key = ctx.get('idempotency-key') || undefined;
-    redeems.push({ at: Date.now(), body, idempotencyKey: key });
-    if (status) {
-      ctx.status = status;
-      ctx.body = alpacaError(50010000, 'internal server error');
-      return;
-    }
+  function redeem(b: Record<string, unknown>, key: string | undefined): { response: Record<string, unknown>; replayed: boolean } {
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw badRequest('Idempotency-Key must be 1-128 printable ASCII characters without spaces');
     const required = ['issuer_request_id', 'underlying_symbol', 'token_symbol', 'qty', 'network', 'wallet_address', 'tx_hash'];
-    const missing = required.filter((k) => typeof body?.[k] !== 'string' || !body[k]);
-    if (missing.length) {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, missing.map((k) => `${k} is required`).join(', '));
-      return;
-    }
-    if (!/^(0|[1-9]\d*)(\.\d{1,9})?$/.test(body.qty)) {
-      ctx.status = 400;
-      ctx.body = alpacaError(40010000, 'qty has more than 9 decimal places');
-      return;
-    }
-    if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key)) {
-      ctx.status = 400;
-      ctx.body = alpacaError(40010000, 'malformed Idempotency-Key');
-      return;
-    }
-    const bodyHash = crypto.createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    if (key) {
+    const missing = required.filter((k) => typeof b[k] !== 'string' || !b[k]);
+    if (missing.length) throw unprocessable(missing.map((k) => `${k} is required`).join(', '));
+    if (b.client_id !== undefined) throw unprocessable('client_id is no longer accepted (sunset 2026-10-15): use client_external_account_id or client_account_id');
+    const ext = b.client_external_account_id;
+    const acc = b.client_account_id;
+    if ((ext !== undefined && typeof ext !== 'string') || (acc !== undefined && typeof acc !== 'string')) throw unprocessable('client ids must be strings');
+    if (!ext === !acc) throw unprocessable('exactly one of client_external_account_id and client_account_id is required');
+    if (acc !== undefined && !UUID.test(acc as string)) throw unprocessable('client_account_id is not a valid UUID');
+    if (!QTY.test(b.qty as string) || /^0(\.0*)?$/.test(b.qty as string)) throw badRequest('qty must be a positive decimal with at most 9 decimal places');
+
+    const bodyHash = crypto.createHash('sha256').update(canonicalJson(b)).digest('hex');
+    if (key !== undefined) {
       const prior = idempotency.get(key);
       if (prior) {
-        if (prior.bodyHash !== bodyHash) {
-          ctx.status = 422;
-          ctx.body = alpacaError(42210001, 'Idempotency-Key reused with a different body');
-          return;
-        }
-        ctx.set('Idempotent-Replayed', 'true');
-        ctx.body = prior.response;
-        return;
+        if (prior.bodyHash !== bodyHash) throw unprocessable('Idempotency-Key was already used with a different request body');
+        const s = stored.get(prior.tokenizationRequestId);
+        if (s && settle(s).status === 'rejected') throw badRequest('the request replayed under this Idempotency-Key was rejected');
+        return { response: prior.response, replayed: true };
       }
     }
-    if ([...requests.values()].some((r) => r.issuer_request_id === body.issuer_request_id)) {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, 'issuer_request_id already used');
-      return;
-    }
+    for (const s of stored.values()) if (s.req.issuer_request_id === b.issuer_request_id) throw unprocessable('issuer_request_id has already been used');
+
     const now = new Date().toISOString();
-    const request: FakeRequest = {
+    const req: FakeTokenizationRequest = {
       tokenization_request_id: crypto.randomUUID(),
-      issuer_request_id: body.issuer_request_id,
+      issuer_request_id: b.issuer_request_id as string,
       type: 'redeem',
       status: 'pending',
-      underlying_symbol: body.underlying_symbol,
-      token_symbol: body.token_symbol,
-      qty: body.qty,
-      issuer: 'issuance-bot',
-      network: body.network,
-      wallet_address: body.wallet_address,
-      tx_hash: body.tx_hash,
+      underlying_symbol: b.underlying_symbol as string,
+      token_symbol: b.token_symbol as string,
+      qty: b.qty as string,
+      issuer: issuerName,
+      network: b.network as string,
+      wallet_address: b.wallet_address as string,
+      tx_hash: b.tx_hash as string,
+      fees: null,
       created_at: now,
       updated_at: null,
-      fees: null,
-      client_external_account_id: body.client_external_account_id,
-      client_account_id: body.client_account_id,
+      ...(ext !== undefined ? { client_external_account_id: ext as string } : {}),
+      ...(acc !== undefined ? { client_account_id: acc as string } : {}),
     };
-    requests.set(request.tokenization_request_id, request);
-    if (key) idempotency.set(key, { bodyHash, response: { ...request } });
-    ctx.body = request;
+    stored.set(req.tokenization_request_id, {
+      req,
+      settlesAt: Date.now() + behaviour.redeemCompletesAfterMs,
+      outcome: behaviour.redeemOutcome,
+      hiddenLookups: behaviour.lookupNotFoundFirst,
+    });
+    // TokenizationRedeemResponse: no fees, updated_at or client ids.
+    const response: Record<string, unknown> = {
+      tokenization_request_id: req.tokenization_request_id,
+      issuer_request_id: req.issuer_request_id,
+      created_at: req.created_at,
+      type: req.type,
+      status: req.status,
+      underlying_symbol: req.underlying_symbol,
+      token_symbol: req.token_symbol,
+      qty: req.qty,
+      issuer: req.issuer,
+      network: req.network,
+      wallet_address: req.wallet_address,
+      tx_hash: req.tx_hash,
+    };
+    if (key !== undefined) idempotency.set(key, { bodyHash, tokenizationRequestId: req.tokenization_request_id, response });
+    return { response, replayed: false };
+  }
+
+  function lookup(s: Stored | undefined): FakeTokenizationRequest {
+    if (s && s.hiddenLookups > 0) {
+      s.hiddenLookups--;
+      s = undefined;
+    }
+    if (!s) throw new Reject(404, 40410000, 'tokenization request not found');
+    return snapshot(settle(s));
+  }
+
+  function list(query: URLSearchParams): FakeTokenizationRequest[] {
+    const bound = (name: string): number | undefined => {
+      const v = query.get(name);
+      if (v === null) return undefined;
+      const t = Date.parse(v);
+      if (Number.isNaN(t)) throw unprocessable(`failed to parse ${name}`);
+      return t;
+    };
+    const after = bound('after');
+    const before = bound('before');
+    return [...stored.values()]
+      .map((s) => snapshot(settle(s)))
+      .filter((r) => ['type', 'status', 'underlying_symbol', 'issuer', 'network'].every((k) => query.get(k) === null || (r as unknown as Record<string, unknown>)[k] === query.get(k)))
+      .filter((r) => (after === undefined || Date.parse(r.created_at) > after) && (before === undefined || Date.parse(r.created_at) < before));
+  }
+
+  // ----- HTTP -----
+
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const tokenization = /^\/v1\/accounts\/([^/]+)\/tokenization(\/.*)$/.exec(ctx.path);
+    const isToken = ctx.path === '/v1/oauth2/token';
+    if (!tokenization && !isToken) return reply(ctx, 404, { code: 40410000, message: 'not found' });
+
+    let rest = tokenization?.[2] ?? '';
+    try {
+      rest = decodeURIComponent(rest);
+    } catch {
+      /* keep as is */
+    }
+    const route: FakeAlpacaPath | undefined = isToken
+      ? 'oauth-token'
+      : ctx.method === 'POST' && rest === '/callback/mint'
+        ? 'mint-callback'
+        : ctx.method === 'POST' && rest === '/callback/redeem'
+          ? 'redeem'
+          : ctx.method === 'GET' && (rest === '/requests' || rest === '/requests:by_issuer_request_id' || /^\/requests\/[^/]+$/.test(rest))
+            ? 'lookup'
+            : undefined;
+
+    let raw = '';
+    if (ctx.method === 'POST') {
+      try {
+        raw = (await getRawBody(ctx.req, { limit: '64kb', encoding: 'utf8' })) as string;
+      } catch {
+        return reply(ctx, 400, { code: 40010000, message: 'failed to read request body' });
+      }
+    }
+    const record: RecordedCall | undefined =
+      route === 'mint-callback' || route === 'redeem' ? { at: Date.now(), body: parseJson(raw) ?? raw, status: 0, ...(ctx.get('idempotency-key') ? { idempotencyKey: ctx.get('idempotency-key') } : {}) } : undefined;
+
+    try {
+      if (behaviour.delayMs > 0) await sleep(behaviour.delayMs);
+      if (outage) return reply(ctx, 503, { code: 50300000, message: 'service unavailable' });
+      if (route === 'oauth-token') return tokenEndpoint(ctx, raw);
+
+      if (!authorised(ctx.get('authorization'))) return reply(ctx, 401, { code: 40110000, message: 'unauthorized' });
+      if (tokenization![1] !== accountId) return reply(ctx, 403, { code: 40310000, message: 'forbidden' });
+      if (!route) return reply(ctx, 404, { code: 40410000, message: 'not found' });
+      const injected = injectedFailure(route);
+      if (injected !== undefined) return reply(ctx, injected, { code: injected * 100000, message: http.STATUS_CODES[injected] ?? 'injected failure' });
+
+      let body: Record<string, unknown> = {};
+      if (ctx.method === 'POST') {
+        const parsed = parseJson(raw);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return reply(ctx, 400, { code: 40010000, message: 'failed to decode request body' });
+        body = parsed as Record<string, unknown>;
+      }
+
+      if (route === 'mint-callback') return reply(ctx, 200, mintCallback(body));
+      if (route === 'redeem') {
+        const { response, replayed } = redeem(body, ctx.get('idempotency-key') || undefined);
+        if (replayed) {
+          ctx.set('Idempotent-Replayed', 'true');
+          record!.replayed = true;
+        }
+        return reply(ctx, 200, response);
+      }
+      if (rest === '/requests') return reply(ctx, 200, list(new URLSearchParams(ctx.querystring)));
+      if (rest === '/requests:by_issuer_request_id') {
+        const issuerRequestId = typeof ctx.query.issuer_request_id === 'string' ? ctx.query.issuer_request_id : '';
+        if (!issuerRequestId) throw unprocessable('issuer_request_id is required');
+        return reply(ctx, 200, lookup([...stored.values()].find((s) => s.req.issuer_request_id === issuerRequestId)));
+      }
+      const id = rest.slice('/requests/'.length);
+      if (!UUID.test(id)) throw unprocessable('tokenization_request_id is not a valid UUID');
+      return reply(ctx, 200, lookup(stored.get(id)));
+    } catch (err) {
+      if (!(err instanceof Reject)) throw err;
+      return reply(ctx, err.status, { code: err.code, message: err.message });
+    } finally {
+      if (record) {
+        record.status = ctx.status;
+        (route === 'mint-callback' ? callbacks : redeems).push(record);
+        if (route === 'mint-callback') events.emit('callback', record);
+      }
+    }
   });
 
-  const lookup = (ctx: Koa.Context, r: FakeRequest | undefined) => {
-    const status = fault('lookup');
-    if (status) {
-      ctx.status = status;
-      ctx.body = alpacaError(50010000, 'internal server error');
-      return;
-    }
-    if (r && r.type === 'redeem') {
-      const seen = (lookupsSeen.get(r.tokenization_request_id) ?? 0) + 1;
-      lookupsSeen.set(r.tokenization_request_id, seen);
-      if (seen <= behaviour.lookupNotFoundFirst) r = undefined;
-    }
-    if (!r) {
-      ctx.status = 404;
-      ctx.body = alpacaError(40410000, 'tokenization request not found');
-      return;
-    }
-    ctx.body = settle(r);
-  };
-  router.get('/requests:by_issuer_request_id', (ctx) => {
-    const id = String(ctx.query.issuer_request_id ?? '');
-    if (!id) {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, 'issuer_request_id is required');
-      return;
-    }
-    lookup(ctx, [...requests.values()].find((r) => r.issuer_request_id === id));
-  });
-  router.get('/requests/:id', (ctx) => {
-    if (!/^[0-9a-f-]{36}$/i.test(ctx.params.id!)) {
-      ctx.status = 422;
-      ctx.body = alpacaError(42210001, 'tokenization_request_id is not a valid UUID');
-      return;
-    }
-    lookup(ctx, requests.get(ctx.params.id!));
-  });
-  app.use(router.routes());
+  function tokenEndpoint(ctx: Koa.Context, raw: string): void {
+    tokenRequests++;
+    const injected = injectedFailure('oauth-token');
+    if (injected !== undefined) return reply(ctx, injected, { error: 'temporarily_unavailable' });
+    if (!ctx.is('application/x-www-form-urlencoded')) return reply(ctx, 400, { error: 'invalid_request' });
+    const form = new URLSearchParams(raw);
+    if (form.get('grant_type') !== 'client_credentials') return reply(ctx, 400, { error: 'unsupported_grant_type' });
+    // client_secret_post only: credentials in the form, never in an Authorization header.
+    const id = form.get('client_id') ?? '';
+    const secret = form.get('client_secret') ?? '';
+    if (!safeEqual(id, options.credentials.keyId) || !safeEqual(secret, options.credentials.secret)) return reply(ctx, 401, { error: 'invalid_client' });
+    const token = crypto.randomBytes(24).toString('base64url');
+    tokens.set(token, Date.now() + behaviour.tokenTtlSeconds * 1000);
+    reply(ctx, 200, { access_token: token, expires_in: behaviour.tokenTtlSeconds, token_type: 'Bearer' });
+  }
 
   const server = http.createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  // ----- the driver: Alpaca calling the issuer -----
+
+  async function toIssuer(method: 'GET' | 'POST', path: string, body?: unknown): Promise<IssuerAnswer> {
+    const res = await fetch(`${fake.issuerBaseUrl.replace(/\/+$/, '')}${path}`, {
+      method,
+      headers: { 'x-api-key': options.issuerAuth.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: parseJson(text) ?? text };
+  }
 
   const fake: FakeAlpaca = {
     url,
-    issuerBaseUrl: options.issuerBaseUrl,
     accountId,
+    issuerBaseUrl: options.issuerBaseUrl,
     behaviour,
     callbacks,
     redeems,
-    callbacksFor: (id) => callbacks.filter((c) => c.body?.tokenization_request_id === id),
-    redeemRequests: () => [...requests.values()].filter((r) => r.type === 'redeem').map(settle),
-    connect: (email, clientAccountNumber) => toIssuer('/tokenization/accounts/connect', { email, client_account_number: clientAccountNumber }),
-    async requestMint(body, seedPaths = false) {
-      const res = await toIssuer(seedPaths ? '/inkind/issuance' : '/tokenization/mint', body);
-      const id = String(body.tokenization_request_id ?? body.id ?? '');
-      if (res.status === 200 && id && !sentMints.has(id)) sentMints.set(id, { body, issuerRequestId: res.body.issuer_request_id });
-      return res;
+    get tokenRequests() {
+      return tokenRequests;
     },
+    callbacksFor: (id) => callbacks.filter((c) => c.body?.tokenization_request_id === id),
+    waitForCallback(id, timeoutMs = 10_000) {
+      const accepted = (c: RecordedCall) => c.status === 200 && c.body?.tokenization_request_id === id;
+      const already = callbacks.find(accepted);
+      if (already) return Promise.resolve(already);
+      return new Promise((resolve, reject) => {
+        const onCallback = (c: RecordedCall) => {
+          if (!accepted(c)) return;
+          clearTimeout(timer);
+          events.off('callback', onCallback);
+          resolve(c);
+        };
+        const timer = setTimeout(() => {
+          events.off('callback', onCallback);
+          reject(new Error(`no accepted mint callback for ${id} within ${timeoutMs} ms (${fake.callbacksFor(id).length} attempt(s) seen)`));
+        }, timeoutMs);
+        timer.unref();
+        events.on('callback', onCallback);
+      });
+    },
+    request(id) {
+      const s = stored.get(id);
+      return s ? snapshot(settle(s)) : undefined;
+    },
+    redeemRequests: () => [...stored.values()].filter((s) => s.req.type === 'redeem').map((s) => snapshot(settle(s))),
+
+    connect: (email, clientAccountNumber, seedPaths = false) =>
+      seedPaths ? toIssuer('POST', '/accounts/connect', { email, account: clientAccountNumber }) : toIssuer('POST', '/tokenization/accounts/connect', { email, client_account_number: clientAccountNumber }),
+    listTokens: (seedPaths = false) => toIssuer('GET', seedPaths ? '/tokenized-assets' : '/tokenization/tokens'),
+
+    async requestMint(input, seedPaths = false) {
+      const body: Record<string, unknown> = { ...input };
+      if (body.tokenization_request_id === undefined && body.id === undefined) body.tokenization_request_id = crypto.randomUUID();
+      const id = String(body.tokenization_request_id ?? body.id);
+      const res = await toIssuer('POST', seedPaths ? '/inkind/issuance' : '/tokenization/mint', body);
+      if (res.status === 200 && typeof res.body?.issuer_request_id === 'string' && !sentMints.has(id)) {
+        const clientKey = (['client_external_account_id', 'client_account_id', 'client_id'] as const).find((k) => body[k] !== undefined);
+        sentMints.set(id, { raw: body, issuerRequestId: res.body.issuer_request_id, ...(clientKey ? { clientKey } : {}) });
+        const str = (v: unknown) => (typeof v === 'string' ? v : String(v ?? ''));
+        const external = body.client_external_account_id ?? body.client_id;
+        stored.set(id, {
+          hiddenLookups: 0,
+          req: {
+            tokenization_request_id: id,
+            issuer_request_id: res.body.issuer_request_id,
+            type: 'mint',
+            status: 'pending',
+            underlying_symbol: str(body.underlying_symbol),
+            token_symbol: str(body.token_symbol),
+            qty: str(body.qty),
+            issuer: issuerName,
+            network: str(body.network),
+            wallet_address: str(body.wallet_address),
+            tx_hash: null,
+            fees: null,
+            created_at: new Date().toISOString(),
+            updated_at: null,
+            ...(external !== undefined ? { client_external_account_id: str(external) } : {}),
+            ...(body.client_account_id !== undefined ? { client_account_id: str(body.client_account_id) } : {}),
+            ...(body.client_request_id !== undefined ? { client_request_id: str(body.client_request_id) } : {}),
+          },
+        });
+      }
+      return { ...res, tokenization_request_id: id };
+    },
+
     async confirmMint(tokenizationRequestId, issuerRequestId, status, extra = {}, seedPaths = false) {
       const sent = sentMints.get(tokenizationRequestId);
-      // Alpaca echoes the client id the request carried.
-      const client: Record<string, unknown> = {};
-      for (const k of ['client_external_account_id', 'client_account_id', 'client_id']) if (sent?.body[k] !== undefined) client[k] = sent.body[k];
-      const res = await toIssuer(seedPaths ? '/inkind/issuance/confirm' : '/tokenization/mint/confirm', { tokenization_request_id: tokenizationRequestId, issuer_request_id: issuerRequestId, status, ...client, ...extra });
-      if (res.status === 200 && sent) sent.confirmed = status;
+      const echo: Record<string, unknown> = {};
+      if (sent?.clientKey) echo[sent.clientKey] = sent.raw[sent.clientKey];
+      if (sent?.clientKey === 'client_account_id' && sent.raw.client_request_id !== undefined) echo.client_request_id = sent.raw.client_request_id;
+      // Alpaca has journaled (or refused) before it tells the issuer: from now on a callback is expected,
+      // even if this answer is lost (Alpaca retries on 5xx and timeouts). A 4xx is a final refusal by the issuer.
+      const previous = sent?.confirmed;
+      if (sent) sent.confirmed = status;
+      const res = await toIssuer('POST', seedPaths ? '/inkind/issuance/confirm' : '/tokenization/mint/confirm', {
+        tokenization_request_id: tokenizationRequestId,
+        issuer_request_id: issuerRequestId,
+        status,
+        ...echo,
+        ...extra,
+      });
+      if (sent && res.status >= 400 && res.status < 500) sent.confirmed = previous;
+      const s = stored.get(tokenizationRequestId);
+      if (s && res.status === 200 && status === 'rejected' && s.req.status === 'pending') {
+        s.req.status = 'rejected';
+        s.req.updated_at = new Date().toISOString();
+      }
       return res;
     },
+
     async close() {
+      for (const done of [...pendingDelays]) done();
+      events.removeAllListeners();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 
-  /**
-   * The fake's own control surface (loopback only, sandbox and demo): play Alpaca's side of a mint, and
-   * show what Alpaca received.
-   */
-  async function control(ctx: Koa.Context): Promise<void> {
-    if (ctx.method === 'POST' && ctx.path === '/_fake/mints') {
-      const body = JSON.parse((await getRawBody(ctx.req, { limit: '64kb' })).toString('utf8') || '{}');
-      const tokenizationRequestId = String(body.tokenization_request_id ?? crypto.randomUUID());
-      const request = await fake.requestMint({ ...body, tokenization_request_id: tokenizationRequestId });
-      const confirm = request.status === 200 ? await fake.confirmMint(tokenizationRequestId, request.body.issuer_request_id, body.journal ?? 'completed') : undefined;
-      ctx.body = { tokenization_request_id: tokenizationRequestId, request, confirm };
-      return;
-    }
-    if (ctx.method === 'GET' && ctx.path === '/_fake/callbacks') {
-      const id = String(ctx.query.tokenization_request_id ?? '');
-      ctx.body = { callbacks: id ? fake.callbacksFor(id) : callbacks };
-      return;
-    }
-    ctx.status = 404;
-    ctx.body = alpacaError(40410000, 'not found');
-  }
-
-  async function toIssuer(path: string, body: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${fake.issuerBaseUrl}${path}`, { method: 'POST', headers: { 'x-api-key': options.issuerAuth.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed };
-  }
-
   return fake;
+}
+
+function reply(ctx: Koa.Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.body = body;
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+/** EVM addresses compare case-insensitively (checksum case); anything else exactly. */
+function sameAddress(a: string, b: string): boolean {
+  const hex = /^0x[0-9a-fA-F]{40}$/;
+  return hex.test(a) && hex.test(b) ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+/** JSON with sorted keys, so the same body in another key order is the same body. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as Record<string, unknown>)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

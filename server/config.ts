@@ -41,6 +41,8 @@ const env = z.object({
   // Redemption flow.
   REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  TRANSFER_POLL_MS: z.coerce.number().int().min(50).default(2_000),
+  TRANSFER_MAX_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
 });
 
 export interface ServiceConfig {
@@ -59,7 +61,7 @@ export interface ServiceConfig {
   alpacaTimeoutMs: number;
   chainNetwork: string;
   mint: { journalTimeoutMs: number; callbackMaxAttempts: number };
-  redemption: { pollIntervalMs: number; deadlineMs: number };
+  redemption: { pollIntervalMs: number; deadlineMs: number; transferPollMs: number; transferMaxRange: number };
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -83,7 +85,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     chainNetwork: e.CHAIN_NETWORK,
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
-    redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS },
+    redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS, transferPollMs: e.TRANSFER_POLL_MS, transferMaxRange: e.TRANSFER_MAX_RANGE },
   };
   if (e.RPC_URL) {
     if (!e.ISSUER_KEYSTORE_FILE || !e.ISSUER_KEYSTORE_PASSWORD_FILE) throw new Error('RPC_URL needs ISSUER_KEYSTORE_FILE and ISSUER_KEYSTORE_PASSWORD_FILE');

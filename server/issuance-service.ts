@@ -66,8 +66,8 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
     service.accounts,
     {
       confirmations: chainSettings.confirmations,
-      maxRange: 2_000,
-      pollMs: 2_000,
+      maxRange: config.redemption.transferMaxRange,
+      pollMs: config.redemption.transferPollMs,
       pollIntervalMs: config.redemption.pollIntervalMs,
       alpacaDeadlineMs: config.redemption.deadlineMs,
       ...options.poller,

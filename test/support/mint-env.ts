@@ -45,7 +45,7 @@ export function mintEnvConfig(dir: string, chain: SandboxChain, alpaca: { url: s
     chainNetwork: 'base',
     alpacaTimeoutMs: 2_000,
     mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
-    redemption: { pollIntervalMs: 200, deadlineMs: 60_000 },
+    redemption: { pollIntervalMs: 200, deadlineMs: 60_000, transferPollMs: 100, transferMaxRange: 500 },
     chain: { network: 'base', rpcUrl: chain.devnet.rpcUrl, chainId: chain.devnet.chainId, confirmations: 1, keystoreFile: chain.keystoreFile, keystorePasswordFile: chain.keystorePasswordFile },
     alpaca: { baseUrl: alpaca.url, accountId: alpaca.accountId, keyId: alpaca.keyId, secret: alpaca.secret, timeoutMs: 2_000 },
   };

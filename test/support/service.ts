@@ -42,7 +42,7 @@ export async function startTestService(options: { modules?: FlowModule[]; dataDi
     chainNetwork: 'base',
     alpacaTimeoutMs: 5_000,
     mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
-    redemption: { pollIntervalMs: 200, deadlineMs: 60_000 },
+    redemption: { pollIntervalMs: 200, deadlineMs: 60_000, transferPollMs: 100, transferMaxRange: 500 },
     ...options.config,
   };
   const testClock = new AdjustableClock();

@@ -17,6 +17,7 @@ import getRawBody from 'raw-body';
  * - It plays Alpaca toward the issuer (`X-API-KEY`): account link, mint request, mint confirm, and
  *   remembers what it sent, so the mint callback can be checked against it.
  * - `behaviour` switches faults on: failures, slowness, outage, redeem outcome and lag.
+ * - `/_fake/*`: a small unauthenticated control surface for the sandbox demo (see `control`).
  *
  * Error bodies are Alpaca's `{ code, message }`: 400 40010000, 401 40110000, 403 40310000,
  * 404 40410000, 422 42210001; injected failures use `status × 100000` (503 → 50300000).
@@ -381,6 +382,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
 
   const app = new Koa();
   app.use(async (ctx) => {
+    if (ctx.path.startsWith('/_fake/')) return control(ctx);
     const tokenization = /^\/v1\/accounts\/([^/]+)\/tokenization(\/.*)$/.exec(ctx.path);
     const isToken = ctx.path === '/v1/oauth2/token';
     if (!tokenization && !isToken) return reply(ctx, 404, { code: 40410000, message: 'not found' });
@@ -459,6 +461,30 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       }
     }
   });
+
+  /**
+   * The fake's own control surface, for the sandbox and `npm run demo` (no auth: the fake listens on
+   * loopback). `POST /_fake/mints` plays Alpaca's side of a mint: the mint request, then the confirm
+   * (`journal`, default `completed`), answering `{ tokenization_request_id, request, confirm }`.
+   * `GET /_fake/callbacks[?tokenization_request_id=]` answers `{ callbacks }`.
+   */
+  async function control(ctx: Koa.Context): Promise<void> {
+    if (ctx.method === 'POST' && ctx.path === '/_fake/mints') {
+      const parsed = parseJson((await getRawBody(ctx.req, { limit: '64kb', encoding: 'utf8' })) as string);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return reply(ctx, 400, { code: 40010000, message: 'failed to decode request body' });
+      const { journal, ...body } = parsed as Record<string, unknown>;
+      const request = await fake.requestMint(body);
+      const confirm =
+        request.status === 200 ? await fake.confirmMint(request.tokenization_request_id, request.body.issuer_request_id, journal === 'rejected' ? 'rejected' : 'completed') : undefined;
+      return reply(ctx, 200, { tokenization_request_id: request.tokenization_request_id, request: { status: request.status, body: request.body }, confirm });
+    }
+    if (ctx.method === 'GET' && ctx.path === '/_fake/callbacks') {
+      const id = typeof ctx.query.tokenization_request_id === 'string' ? ctx.query.tokenization_request_id : '';
+      return reply(ctx, 200, { callbacks: id ? fake.callbacksFor(id) : callbacks });
+    }
+    if (ctx.method === 'GET' && ctx.path === '/_fake/redeems') return reply(ctx, 200, { redeems, requests: fake.redeemRequests() });
+    return reply(ctx, 404, { code: 40410000, message: 'not found' });
+  }
 
   function tokenEndpoint(ctx: Koa.Context, raw: string): void {
     tokenRequests++;

@@ -21,7 +21,8 @@ export interface SandboxChain {
  */
 export async function startSandboxChain(dir: string, options: { blockTime?: number } = {}): Promise<SandboxChain> {
   fs.mkdirSync(dir, { recursive: true });
-  const devnet = await startDevnet({ blockTime: options.blockTime });
+  // Deploy on automine (fast), then switch to interval mining if asked.
+  const devnet = await startDevnet();
   try {
     const provider = new JsonRpcProvider(devnet.rpcUrl, devnet.chainId, { staticNetwork: true, cacheTimeout: -1 });
     const issuer = Wallet.createRandom();
@@ -35,6 +36,7 @@ export async function startSandboxChain(dir: string, options: { blockTime?: numb
     await provider.send('anvil_setBalance', [issuer.address, toBeHex(10n ** 20n)]);
     const deployer = new Wallet(devnet.accounts[0]!.privateKey, provider);
     const vault = await deployVault(deployer, { name: 'Sandbox Apple Inc. tokenized share', symbol: 'tAAPL', issuer: issuer.address });
+    if (options.blockTime) await provider.send('evm_setIntervalMining', [options.blockTime]);
     provider.destroy();
     return { devnet, vault, issuerAddress: issuer.address.toLowerCase(), keystoreFile, keystorePasswordFile, apAccount: devnet.accounts[1]! };
   } catch (err) {

@@ -24,7 +24,24 @@ async function main(): Promise<void> {
     // What the demo needs to drive a mint; no secrets in it (those stay in the credentials file).
     fs.writeFileSync(
       path.join(config.dataDir, 'sandbox.json'),
-      JSON.stringify({ issuerUrl: service.url, fakeAlpacaUrl: sandbox.alpaca.url, rpcUrl: sandbox.chain.devnet.rpcUrl, vault: sandbox.chain.vault.vault, apWallet: sandbox.chain.apAccount.address, network: config.chain!.network, credentialsFile, ...seeded }, null, 2),
+      JSON.stringify(
+        {
+          issuerUrl: service.url,
+          fakeAlpacaUrl: sandbox.alpaca.url,
+          rpcUrl: sandbox.chain.devnet.rpcUrl,
+          chainId: sandbox.chain.devnet.chainId,
+          vault: sandbox.chain.vault.vault,
+          redemptionWallet: sandbox.chain.issuerAddress,
+          apWallet: sandbox.chain.apAccount.address,
+          // DEVNET ONLY: anvil's well-known test key for the sandbox AP, so the demo can send a redemption.
+          apDevnetPrivateKey: sandbox.chain.apAccount.privateKey,
+          network: config.chain!.network,
+          credentialsFile,
+          ...seeded,
+        },
+        null,
+        2,
+      ),
     );
   }
   const banner = [

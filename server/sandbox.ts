@@ -27,7 +27,8 @@ export interface Sandbox {
 export async function startSandbox(config: ServiceConfig, log: Logger): Promise<Sandbox> {
   const dir = path.join(config.dataDir, 'sandbox');
   fs.rmSync(dir, { recursive: true, force: true });
-  const chain = await startSandboxChain(path.join(dir, 'chain'));
+  // Blocks every second, so transfers gather confirmations as they would on a real chain.
+  const chain = await startSandboxChain(path.join(dir, 'chain'), { blockTime: 1 });
   const credentials = { keyId: 'sandbox-issuer', secret: crypto.randomBytes(24).toString('hex') };
   const accountId = crypto.randomUUID();
   const issuerBaseUrl = `http://${config.host}:${config.port}`;

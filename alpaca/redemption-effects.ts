@@ -24,7 +24,7 @@ export function redemptionAlpacaEffects(client: AlpacaClient, retry: { baseMs: n
         );
         return { type: 'REDEEM_ACCEPTED', tokenizationRequestId: created.tokenization_request_id, status: created.status };
       } catch (err) {
-        if (err instanceof AlpacaApiError && !err.retryable) throw new PermanentEffectError(err.message, `alpaca_${err.status}`);
+        if (err instanceof AlpacaApiError && !err.retryable) throw new PermanentEffectError(err.message, err.status ? `alpaca_${err.status}` : `alpaca_${err.kind}`);
         throw err;
       }
     },

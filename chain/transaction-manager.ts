@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet } from 'ethers';
+import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet, isError } from 'ethers';
 import type { Logger } from 'pino';
 import { iso, type Clock } from '../machines/host/clock';
 import { failpoint } from '../machines/host/failpoints';
@@ -113,7 +113,9 @@ export class TransactionManager {
     try {
       gasLimit = ((await this.provider.estimateGas({ from, to: call.to, data: call.data })) * 12n) / 10n;
     } catch (err) {
-      throw new TransactionWouldRevertError(err);
+      // Only a revert is the vault's answer; a node that is down or slow is retried, never "reverted".
+      if (isError(err, 'CALL_EXCEPTION')) throw new TransactionWouldRevertError(err);
+      throw err;
     }
     const fees = await feesFor(this.provider, this.fees);
     const chainNonce = await this.provider.getTransactionCount(from, 'pending');

@@ -27,6 +27,7 @@ export interface AppDeps {
   /** Alpaca-facing routes of the flows (mint, …), mounted behind alpacaAuth. */
   issuerRoutes?: Router[];
   bodyLimitBytes?: number;
+  receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
 }
 
 /** Builds the Koa app from its parts; no module state, so a test can run many side by side. */

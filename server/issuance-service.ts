@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AlpacaClient } from '../alpaca/client';
 import { BasicAuth } from '../alpaca/auth';
 import { connectChain } from '../chain/connect';
+import { readReceiptAddress, readReceiptBalance } from '../chain/vault';
 import type { ChainConnection } from '../chain/mint-effects';
 import type { Clock } from '../machines/host/clock';
 import type { OutboxRunnerOptions } from '../machines/host/outbox-runner';
@@ -52,6 +53,11 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
     },
     {
       ...options,
+      receiptBalance: async (network, vault, receiptId) => {
+        const chain = chains.get(network);
+        if (!chain) return undefined;
+        return readReceiptBalance(chain.provider, await readReceiptAddress(chain.provider, vault), chain.issuer, receiptId);
+      },
       onClose: async () => {
         await poller?.stop();
         for (const c of chains.values()) c.provider.destroy();

@@ -53,7 +53,14 @@ export async function startService(
   config: ServiceConfig,
   log: Logger,
   moduleSource: FlowModule[] | ((base: { db: Knex; clock: Clock; log: Logger }) => Promise<FlowModule[]>) = [],
-  options: { clock?: Clock; runner?: OutboxRunnerOptions; timerPollMs?: number; autoRun?: boolean; onClose?: () => Promise<void> } = {},
+  options: {
+    clock?: Clock;
+    runner?: OutboxRunnerOptions;
+    timerPollMs?: number;
+    autoRun?: boolean;
+    onClose?: () => Promise<void>;
+    receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+  } = {},
 ): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const db = await openDatabase(databaseConfig(config));
@@ -87,6 +94,7 @@ export async function startService(
     }),
     operatorAuth: operatorAuth({ token: config.operatorToken ?? '' }),
     issuerRoutes: modules.flatMap((m) => m.routes?.(parts) ?? []),
+    receiptBalance: options.receiptBalance,
   });
 
   const server = http.createServer(app.callback());

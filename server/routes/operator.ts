@@ -19,7 +19,16 @@ const flowQuery = z.object({
 /** Operators' decisions are events too; only these may be sent by hand. */
 const operatorEvent = z.object({ type: z.string().regex(/^OPERATOR_[A-Z_]+$/, 'only OPERATOR_* events may be sent by an operator'), note: z.string().max(1000).optional() }).passthrough();
 
-export function operatorRoutes(deps: { db: Knex; host: FlowHost; accounts: AccountRegistry; assets: AssetRegistry }): Router {
+export interface OperatorDeps {
+  db: Knex;
+  host: FlowHost;
+  accounts: AccountRegistry;
+  assets: AssetRegistry;
+  /** Reads the issuer's ERC-1155 receipt balance on chain (undefined when that network is not connected). */
+  receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+}
+
+export function operatorRoutes(deps: OperatorDeps): Router {
   const { db, host, accounts, assets } = deps;
   const router = new Router({ prefix: '/operator' });
 
@@ -85,6 +94,22 @@ export function operatorRoutes(deps: { db: Knex; host: FlowHost; accounts: Accou
   router.post('/flows/:flowId/events', async (ctx) => {
     const event = parse(operatorEvent, ctx.request.body);
     ctx.body = { flow: await host.send(ctx.params.flowId!, event, { correlationId: ctx.state.requestId }) };
+  });
+  /** The receipts we hold; with `?verify=chain`, each row is compared with the receipt contract's balance. */
+  router.get('/receipts', async (ctx) => {
+    const q = parse(z.object({ verify: z.enum(['chain']).optional() }), ctx.query);
+    const rows = await db('receipt_inventory').orderBy(['vault_address', 'created_at']);
+    const receipts = rows.map((r: any) => ({ vault_address: r.vault_address, receipt_id: r.receipt_id, network: r.network, token_symbol: r.token_symbol, shares_minted: r.shares_minted, shares_remaining: r.shares_remaining, minted_by: r.minted_by, tx_hash: r.tx_hash }));
+    if (!q.verify || !deps.receiptBalance) {
+      ctx.body = { receipts };
+      return;
+    }
+    const checked = [];
+    for (const r of receipts) {
+      const onChain = await deps.receiptBalance(r.network, r.vault_address, BigInt(r.receipt_id));
+      checked.push({ ...r, on_chain: onChain?.toString() ?? null, matches: onChain !== undefined && onChain.toString() === r.shares_remaining });
+    }
+    ctx.body = { receipts: checked, mismatches: checked.filter((c) => !c.matches).length };
   });
   router.get('/outbox', async (ctx) => {
     const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed']).default('failed') }), ctx.query).status;

@@ -57,6 +57,12 @@ describe('redemption flow end to end (devnet, poller, fake Alpaca)', function ()
     assert.deepEqual(JSON.parse(view.receipts_used), [{ receiptId, amountUnits: units('4.25').toString() }]);
     assert.match(view.burn_tx_hash, /^0x[0-9a-f]{64}$/);
     assert.ok(view.tokenization_request_id);
+    const verified = await env.operator('GET', '/operator/receipts?verify=chain');
+    assert.equal(verified.body.mismatches, 0);
+    assert.equal(verified.body.receipts.find((r: any) => r.receipt_id === receiptId).on_chain, units('5.75').toString());
+    // A view row that drifted from the chain is reported.
+    await env.svc.db('receipt_inventory').where({ receipt_id: receiptId }).update({ shares_remaining: '1' });
+    assert.equal((await env.operator('GET', '/operator/receipts?verify=chain')).body.mismatches, 1);
   });
 
   it('burns across two receipts, oldest first, when one is not enough', async () => {

@@ -9,11 +9,14 @@ import type { ServiceConfig } from '../../server/config';
 import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
 import type { Service } from '../../server/service';
 import { tempDir } from './service';
+import { type RpcProxy, startRpcProxy } from './rpc-proxy';
 
 export const AP_EMAIL = 'desk@ap.example';
 export const AP_ACCOUNT = 'ALPACA-ACC-1';
 
 export interface MintEnv {
+  /** The service reaches the node through this proxy, so a test can cut it off. */
+  rpc: RpcProxy;
   dir: string;
   chain: SandboxChain;
   provider: JsonRpcProvider;
@@ -70,7 +73,9 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
   const accountId = crypto.randomUUID();
   // The issuer's port is not known yet; the fake learns it right after the service listens.
   const alpaca = await startFakeAlpaca({ issuerBaseUrl: 'http://127.0.0.1:1', issuerAuth: { apiKey }, accountId, credentials });
+  const rpc = await startRpcProxy(chain.devnet.rpcUrl);
   const config = mintEnvConfig(dir, chain, { url: alpaca.url, accountId, ...credentials }, apiKey, operatorToken);
+  config.chain = { ...config.chain!, rpcUrl: rpc.url };
   const clock = new AdjustableClock();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...options, poller: { ...FAST_RETRIES.poller, ...options.poller } });
@@ -83,6 +88,7 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
 
   const env: MintEnv = {
     dir,
+    rpc,
     chain,
     provider,
     alpaca,
@@ -107,6 +113,7 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
     async close() {
       await env.svc.close();
       provider.destroy();
+      await rpc.close();
       await alpaca.close();
       await chain.devnet.stop();
     },

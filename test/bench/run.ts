@@ -6,6 +6,8 @@ import { appendToJournal } from '../../persistence/journal';
 import { mintDefinition } from '../../server/flows/mint';
 import type { MintInput } from '../../machines/mint';
 import { startMintEnv, waitForState } from '../support/mint-env';
+import { redemptionFlowId } from '../../chain/transfer-poller';
+import { mineBlocks, sendToRedemptionWallet, units } from '../support/redemption-helpers';
 import { tempDir } from '../support/service';
 import { summarize, timed } from './stats';
 
@@ -16,6 +18,7 @@ import { summarize, timed } from './stats';
 const N_APPEND = Number(process.env.BENCH_APPENDS ?? 2000);
 const N_ACCEPT = Number(process.env.BENCH_ACCEPTS ?? 300);
 const N_E2E = Number(process.env.BENCH_MINTS ?? 30);
+const N_REDEEM = Number(process.env.BENCH_REDEMPTIONS ?? 20);
 
 function mintInput(i: number): MintInput {
   return {
@@ -55,7 +58,7 @@ async function journalBench() {
 }
 
 async function serviceBench() {
-  const env = await startMintEnv({ runner: { pollMs: 250 } });
+  const env = await startMintEnv({ runner: { pollMs: 250 }, poller: { pollMs: 250 } });
   try {
     const body = (over: Record<string, unknown> = {}) => ({ tokenization_request_id: crypto.randomUUID(), qty: '1.5', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_external_account_id: env.apId, ...over });
     const accept: number[] = [];
@@ -75,7 +78,22 @@ async function serviceBench() {
         await waitForState(env.svc, `mint:${b.tokenization_request_id}`, ['completed'], 30_000);
       }));
     }
-    return { acceptPostMint: summarize(accept), endToEndMint: summarize(e2e) };
+    // Redemptions: the AP sends tokens back; one more block buries the transfer under the 1 confirmation.
+    const detection: number[] = [];
+    const redemption: number[] = [];
+    for (let i = 0; i < N_REDEEM; i++) {
+      const started = process.hrtime.bigint();
+      const t = await sendToRedemptionWallet(env, units('0.5'));
+      await mineBlocks(env, 1);
+      const confirmedAt = process.hrtime.bigint();
+      const receipt = await env.provider.getTransactionReceipt(t.txHash);
+      const flowId = redemptionFlowId('base', t.txHash, receipt!.logs[0]!.index);
+      while (!(await env.svc.host.get(flowId))) await new Promise((r) => setTimeout(r, 2));
+      detection.push(Number(process.hrtime.bigint() - confirmedAt) / 1e6);
+      await waitForState(env.svc, flowId, ['completed'], 30_000);
+      redemption.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return { acceptPostMint: summarize(accept), endToEndMint: summarize(e2e), detectionAfterConfirmingBlock: summarize(detection), endToEndRedemption: summarize(redemption) };
   } finally {
     await env.close();
   }
@@ -91,6 +109,8 @@ async function main() {
   console.log('service over HTTP (fake Alpaca → Koa → host → SQLite; anvil automine, 1 confirmation):');
   console.log(`  accept POST /tokenization/mint   ${JSON.stringify(service.acceptPostMint)}`);
   console.log(`  end-to-end mint (request → confirm → deposit confirmed → callback acknowledged)  ${JSON.stringify(service.endToEndMint)}`);
+  console.log(`  redemption detection (after the block that gives the transfer its 1 confirmation; poller every 250 ms)  ${JSON.stringify(service.detectionAfterConfirmingBlock)}`);
+  console.log(`  end-to-end redemption (transfer → detected → Alpaca redeem → completed poll → burn confirmed)  ${JSON.stringify(service.endToEndRedemption)}`);
   console.log(`rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
 }
 

@@ -32,6 +32,11 @@ export interface RedemptionInput {
   apId: string | null;
   clientRef: { client_external_account_id: string } | { client_account_id: string } | null;
   assetHalted: boolean;
+  /**
+   * The same transfer was seen before, reorganised away after we had acted on it (its earlier flow is
+   * in `transferOrphaned`), and has now been mined again: never redeemed twice automatically.
+   */
+  reappearedAfterAction: boolean;
   /** What Alpaca is asked to redeem: the amount rounded down to 9 dp. */
   qty: string;
   qtyUnits: string;
@@ -130,6 +135,7 @@ export const redemptionMachine = setup({
   },
   guards: {
     senderUnknown: ({ context }) => context.apId === null,
+    reappearedAfterAction: ({ context }) => context.reappearedAfterAction,
     assetHalted: ({ context }) => context.assetHalted,
     nothingToRedeem: ({ context }) => BigInt(context.qtyUnits) === 0n,
   },
@@ -145,11 +151,17 @@ export const redemptionMachine = setup({
     detected: {
       description: 'A confirmed transfer to the redemption wallet.',
       always: [
+        { guard: 'reappearedAfterAction', target: 'reappearedAfterReorg' },
         { guard: 'senderUnknown', target: 'unknownSender' },
         { guard: 'nothingToRedeem', target: 'belowAlpacaPrecision' },
         { guard: 'assetHalted', target: 'assetHalted' },
         { target: 'callingAlpaca' },
       ],
+    },
+    reappearedAfterReorg: {
+      description: 'A transfer we had already acted on was reorganised away and then mined again. Held until an operator reconciles it with the earlier flow.',
+      tags: ['needsOperator'],
+      on: { OPERATOR_RETRY: 'callingAlpaca', OPERATOR_RETURN_TO_SENDER: 'returningTokens', OPERATOR_CLOSE: 'closedByOperator', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     unknownSender: {
       description: 'The sender is not a wallet registered to any linked AP. Held; never redeemed automatically.',
@@ -201,7 +213,11 @@ export const redemptionMachine = setup({
       states: {
         checking: {
           entry: { type: 'pollRedemption', params: ({ context }) => ({ tokenizationRequestId: context.tokenizationRequestId!, issuerRequestId: redemptionIssuerRequestId(context) }) },
-          on: { ALPACA_PENDING: 'waiting' },
+          on: {
+            ALPACA_PENDING: 'waiting',
+            ALPACA_COMPLETED: { target: '#redemption.burning', actions: assign({ alpacaStatus: 'completed' }) },
+            ALPACA_REJECTED: { target: '#redemption.alpacaRejected', actions: [assign({ alpacaStatus: 'rejected' }), { type: 'recordFailure', params: { code: 'alpaca_rejected', message: 'Alpaca rejected the redemption' } }] },
+          },
         },
         waiting: {
           entry: raise({ type: 'POLL_DUE' }, { delay: 'pollInterval', id: 'pollDue' }),
@@ -210,8 +226,6 @@ export const redemptionMachine = setup({
         },
       },
       on: {
-        ALPACA_COMPLETED: { target: 'burning', actions: assign({ alpacaStatus: 'completed' }) },
-        ALPACA_REJECTED: { target: 'alpacaRejected', actions: [assign({ alpacaStatus: 'rejected' }), { type: 'recordFailure', params: { code: 'alpaca_rejected', message: 'Alpaca rejected the redemption' } }] },
         ALPACA_DEADLINE_PASSED: { target: 'alpacaOverdue', actions: { type: 'recordFailure', params: { code: 'alpaca_deadline', message: 'Alpaca did not complete the redemption in time' } } },
         TRANSFER_ORPHANED: 'transferOrphaned',
       },

@@ -23,7 +23,9 @@ export function errorHandler(log: Logger): Middleware {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}` };
-      } else if (ctx.status === 405 && !ctx.body) {
+      } else if ((ctx.status === 405 || ctx.status === 501) && !ctx.body) {
+        // 501 is what the router says of a method it does not know at all (PURGE, LOCK…): for the caller it is a 405.
+        ctx.status = 405;
         ctx.body = { code: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}` };
       }
     } catch (err) {
@@ -40,13 +42,15 @@ export function errorHandler(log: Logger): Middleware {
       if (isPublicError(err)) {
         ctx.status = err.status;
         ctx.body = { code: err.code, message: err.message, ...(err.details ?? {}) };
+        // The body of an oversized request was not read: do not let the client reuse this connection.
+        if (err.status === 413) ctx.set('Connection', 'close');
         return;
       }
       const status = (err as { status?: number; expose?: boolean }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) {
-        // Koa / router HTTP errors (e.g. 405 from allowedMethods).
-        ctx.status = status;
-        ctx.body = { code: status === 405 ? 'method_not_allowed' : 'bad_request', message: (err as Error).message };
+      if (typeof status === 'number' && ((status >= 400 && status < 500) || status === 501)) {
+        // Koa / router HTTP errors (405 and 501 from allowedMethods, 400 from a malformed URI).
+        ctx.status = status === 501 ? 405 : status;
+        ctx.body = { code: ctx.status === 405 ? 'method_not_allowed' : 'bad_request', message: ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : 'Bad request' };
         return;
       }
       log.error({ err, requestId: ctx.state.requestId }, 'unhandled error');

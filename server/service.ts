@@ -98,6 +98,12 @@ export async function startService(
   });
 
   const server = http.createServer(app.callback());
+  // Requests Node refuses before Koa sees them (bad request line, bad header characters) still get the JSON error shape.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return socket.destroy();
+    const body = JSON.stringify({ code: 'bad_request', message: 'Malformed HTTP request' });
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -80,7 +80,7 @@ export class FlowHost {
           stored = toStoredFlow(def, flowId, 1, snapshot, now, now);
           await trx('flows').insert(flowRow(stored));
           await options.within?.(trx);
-          await this.writeEffects(trx, flowId, entry, actions);
+          await this.writeEffects(trx, flowId, entry, actions, stored.state);
           await def.project?.(trx, stored, now);
         });
       } catch (err) {
@@ -183,15 +183,28 @@ export class FlowHost {
         .update(flowRow(stored));
       if (updated !== 1) throw new ConcurrencyConflictError(flowId);
       await options.within?.(trx);
-      await this.writeEffects(trx, flowId, entry, actions);
+      await this.supersedeEffects(trx, flowId, stored.state);
+      await this.writeEffects(trx, flowId, entry, actions, stored.state);
       await def.project?.(trx, stored, now);
       await failpoint('host.beforeCommit');
     });
     return stored;
   }
 
+  /**
+   * An effect belongs to the state that asked for it. Once the flow has left that state (an operator
+   * decision, a reorg), an effect not yet performed must not be: a burn asked for before a transfer was
+   * orphaned, say. One already running finishes, and its result is refused by the flow.
+   */
+  private async supersedeEffects(trx: Knex.Transaction, flowId: string, state: string): Promise<void> {
+    await trx('outbox')
+      .where({ flow_id: flowId, status: 'pending' })
+      .andWhere('issued_in', '<>', state)
+      .update({ status: 'cancelled', last_error: `superseded: the flow moved on to ${state}`, updated_at: iso(this.clock.now()) });
+  }
+
   /** Named actions become outbox rows; delayed raises become timer rows; cancels delete them. */
-  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>): Promise<void> {
+  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>, state: string): Promise<void> {
     const nowMs = this.clock.now();
     for (const action of actions) {
       const params = (action.params ?? {}) as Record<string, any>;
@@ -221,6 +234,7 @@ export class FlowHost {
           next_attempt_at: nowMs,
           lease_until: 0,
           caused_by: cause.eventId,
+          issued_in: state,
           created_at: iso(nowMs),
           updated_at: iso(nowMs),
         });

@@ -72,9 +72,9 @@ export class OutboxRunner {
     else this.schedule(0);
   }
 
-  /** Runs every due effect once and waits for them (tests drive the runner with this). */
-  async drain(): Promise<number> {
-    const rows = await this.dueRows();
+  /** Runs every due effect (of one flow, if given) once and waits for them; tests drive the runner with this. */
+  async drain(flowId?: string): Promise<number> {
+    const rows = await this.dueRows(flowId);
     await Promise.all(rows.map((r) => this.runRow(r)));
     return rows.length;
   }
@@ -101,10 +101,10 @@ export class OutboxRunner {
     }
   }
 
-  private async dueRows(): Promise<any[]> {
+  private async dueRows(flowId?: string): Promise<any[]> {
     const now = this.clock.now();
     const rows = await this.db('outbox')
-      .where({ status: 'pending' })
+      .where(flowId ? { status: 'pending', flow_id: flowId } : { status: 'pending' })
       .andWhere('next_attempt_at', '<=', now)
       .andWhere('lease_until', '<=', now)
       .orderBy('created_at')

@@ -112,7 +112,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     ctx.body = { receipts: checked, mismatches: checked.filter((c) => !c.matches).length };
   });
   router.get('/outbox', async (ctx) => {
-    const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed']).default('failed') }), ctx.query).status;
+    const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed', 'cancelled']).default('failed') }), ctx.query).status;
     const rows = await db('outbox').where({ status }).orderBy('created_at', 'desc').limit(200);
     ctx.body = { effects: rows.map((e: any) => ({ effect_id: e.effect_id, flow_id: e.flow_id, type: e.type, attempts: Number(e.attempts), last_error: e.last_error, updated_at: e.updated_at })) };
   });

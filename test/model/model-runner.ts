@@ -69,7 +69,19 @@ export function generatePaths(spec: ModelSpec<unknown>): { shortest: AnyPath[]; 
   const simple = getSimplePaths(spec.machine, options) as AnyPath[];
   const key = (p: AnyPath) => p.steps.map((s) => `${s.event.type}>${stateName((s.state as any).value)}`).join('|');
   const seen = new Set(shortest.map(key));
-  const extra = simple.filter((p) => !seen.has(key(p)));
+  // Bounded: all simple paths with MODEL_ALL_PATHS=1; otherwise only those that take a transition no
+  // path chosen so far takes (shortest first), which keeps every transition while the suite stays short.
+  let extra = simple.filter((p) => !seen.has(key(p)));
+  if (!process.env.MODEL_ALL_PATHS) {
+    const taken = transitionsOf(shortest);
+    extra = extra
+      .sort((a, b) => a.steps.length - b.steps.length)
+      .filter((p) => {
+        const adds = [...transitionsOf([p])].filter((t) => !taken.has(t));
+        for (const t of adds) taken.add(t);
+        return adds.length > 0;
+      });
+  }
   const covered = transitionsOf([...shortest, ...extra]);
   const retries: AnyPath[] = [];
   for (const [k, { path, event }] of machineTransitions(spec, shortest)) {

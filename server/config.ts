@@ -41,6 +41,7 @@ const env = z.object({
   // Redemption flow.
   REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
+  STATELY_INSPECT_URL: z.string().url().optional(),
   TRANSFER_POLL_MS: z.coerce.number().int().min(50).default(2_000),
   TRANSFER_MAX_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
 });
@@ -62,6 +63,8 @@ export interface ServiceConfig {
   chainNetwork: string;
   mint: { journalTimeoutMs: number; callbackMaxAttempts: number };
   redemption: { pollIntervalMs: number; deadlineMs: number; transferPollMs: number; transferMaxRange: number };
+  /** WebSocket URL of a Stately inspector bridge; flows are streamed to it live when set. */
+  inspectUrl?: string;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -85,6 +88,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     chainNetwork: e.CHAIN_NETWORK,
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
+    inspectUrl: e.STATELY_INSPECT_URL,
     redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS, transferPollMs: e.TRANSFER_POLL_MS, transferMaxRange: e.TRANSFER_MAX_RANGE },
   };
   if (e.RPC_URL) {

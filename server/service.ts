@@ -9,6 +9,7 @@ import type { FlowDefinition } from '../machines/host/flow-definition';
 import { FlowHost } from '../machines/host/flow-host';
 import { OutboxRunner, type OutboxRunnerOptions } from '../machines/host/outbox-runner';
 import { TimerScheduler } from '../machines/host/timer-scheduler';
+import { startLiveInspection } from '../machines/host/live-inspection';
 import { type DatabaseConfig, openDatabase, sqliteFile } from '../persistence/database';
 import { KnexNonceStore } from '../persistence/nonce-store';
 import { AccountRegistry } from '../persistence/registry/accounts';
@@ -77,6 +78,7 @@ export async function startService(
     scheduler.kick();
   });
 
+  const inspection = config.inspectUrl ? await startLiveInspection(host, config.inspectUrl, log) : undefined;
   const restored = await host.restoreAll();
   log.info(restored, 'flows restored');
 
@@ -130,6 +132,7 @@ export async function startService(
       await runner.stop();
       await scheduler.stop();
       await options.onClose?.();
+      inspection?.stop();
       await db.destroy();
     },
   };

@@ -24,6 +24,14 @@ export interface SendOptions {
 
 export const FLOW_STARTED = 'flow.started';
 
+/** What happened to one flow, told after the commit (live inspection, metrics). */
+export interface CommittedTransition {
+  flowId: string;
+  definition: FlowDefinition;
+  event: FlowEvent;
+  flow: StoredFlow;
+}
+
 /**
  * Owns every flow: computes the next state with XState's pure `transition()`, and commits the journal
  * row, the snapshot (optimistic seq check), the outbox rows and timer rows in one transaction.
@@ -33,6 +41,7 @@ export class FlowHost {
   private readonly definitions = new Map<string, FlowDefinition>();
   private readonly queue = new KeyedQueue();
   private readonly committedListeners: Array<() => void> = [];
+  private readonly transitionListeners: Array<(t: CommittedTransition) => void> = [];
 
   constructor(
     private readonly db: Knex,
@@ -55,6 +64,21 @@ export class FlowHost {
   /** Called after every commit that may have written outbox or timer rows. */
   onCommitted(listener: () => void): void {
     this.committedListeners.push(listener);
+  }
+
+  /** Called after each committed event with the flow as stored; a listener's failure never reaches the caller. */
+  onTransition(listener: (t: CommittedTransition) => void): void {
+    this.transitionListeners.push(listener);
+  }
+
+  private tell(t: CommittedTransition): void {
+    for (const l of this.transitionListeners) {
+      try {
+        l(t);
+      } catch {
+        // observers must not break flows
+      }
+    }
   }
 
   async start(flowType: string, flowId: string, input: object, options: SendOptions = {}): Promise<StoredFlow> {
@@ -88,6 +112,7 @@ export class FlowHost {
         throw err;
       }
       this.notifyCommitted();
+      this.tell({ flowId, definition: def, event: { type: FLOW_STARTED }, flow: stored });
       return stored;
     });
   }
@@ -99,6 +124,7 @@ export class FlowHost {
         try {
           const stored = await this.sendOnce(flowId, event, options);
           this.notifyCommitted();
+          this.tell({ flowId, definition: this.definition(stored.flowType), event, flow: stored });
           return stored;
         } catch (err) {
           const conflict = err instanceof ConcurrencyConflictError || isUniqueViolation(err) || isWriteContention(err);

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { JsonRpcProvider, Network, Wallet } from 'ethers';
 import type { Logger } from 'pino';
 import type { Clock } from '../machines/host/clock';
-import type { ChainConnection } from './mint-effects';
+import type { ChainConnection } from './chain-connection';
 import { TransactionManager } from './transaction-manager';
 
 export interface ChainSettings {

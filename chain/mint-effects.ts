@@ -1,44 +1,20 @@
-import type { JsonRpcProvider } from 'ethers';
 import type { EffectAdapter } from '../machines/host/effect-adapter';
 import { PermanentEffectError } from '../machines/host/effect-adapter';
 import type { AwaitMintParams, SubmitMintParams } from '../machines/mint';
-import { TransactionWouldRevertError, type TransactionManager } from './transaction-manager';
-import { decodeVaultError, encodeMint, encodeReceiptInformation, parseDeposits } from './vault';
+import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
+import { encodeMint, encodeReceiptInformation, parseDeposits } from './vault';
 
-export interface ChainConnection {
-  network: string;
-  chainId: number;
-  provider: JsonRpcProvider;
-  transactions: TransactionManager;
-  /** The issuer's address: it receives the receipts and signs every transaction. */
-  issuer: string;
-}
-
-/** Still waiting for confirmations: the outbox runner retries it, which is the polling loop. */
-class NotYetConfirmed extends Error {}
-
-export function mintEffects(chains: Map<string, ChainConnection>, options: { confirmWaitMs: number; confirmAttempts: number; submitAttempts: number }) {
-  const chainFor = (network: string) => {
-    const chain = chains.get(network);
-    if (!chain) throw new PermanentEffectError(`no chain connection configured for network ${network}`, 'network_not_configured');
-    return chain;
-  };
+/** The mint's chain effects: sign-store-broadcast the deposit, then wait for its confirmations. */
+export function mintEffects(chains: Map<string, ChainConnection>, options: ChainEffectSettings) {
+  const chainFor = (network: string) => connectionFor(chains, network);
 
   const submitMintTransaction: EffectAdapter<SubmitMintParams> = {
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);
       const data = encodeMint({ vault: p.vaultAddress, issuer: chain.issuer, recipient: p.recipient, amount: BigInt(p.amountUnits), receiptInformation: encodeReceiptInformation(p.tokenizationRequestId) });
-      try {
-        const sent = await chain.transactions.send(p.intentId, ctx.flowId, { to: p.vaultAddress, data });
-        return { type: 'MINT_TX_SENT', txHash: sent.txHash, nonce: sent.nonce };
-      } catch (err) {
-        if (err instanceof TransactionWouldRevertError) {
-          const decoded = decodeVaultError(err.reason);
-          throw new PermanentEffectError(decoded.message, decoded.code);
-        }
-        throw err;
-      }
+      const sent = await chain.transactions.send(p.intentId, ctx.flowId, { to: p.vaultAddress, data }).catch(rethrowAsVaultRefusal);
+      return { type: 'MINT_TX_SENT', txHash: sent.txHash, nonce: sent.nonce };
     },
     failed: (error) =>
       error instanceof PermanentEffectError

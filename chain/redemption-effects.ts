@@ -3,13 +3,10 @@ import { Interface } from 'ethers';
 import type { EffectAdapter } from '../machines/host/effect-adapter';
 import { PermanentEffectError } from '../machines/host/effect-adapter';
 import type { AwaitBurnParams, BurnParams, ReturnTokensParams } from '../machines/redemption';
-import type { ChainConnection } from './mint-effects';
-import { TransactionWouldRevertError } from './transaction-manager';
-import { decodeVaultError, encodeBurn, encodeReceiptInformation } from './vault';
+import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
+import { encodeBurn, encodeReceiptInformation } from './vault';
 
 const erc20 = new Interface(['function transfer(address to, uint256 amount) returns (bool)']);
-
-class NotYetConfirmed extends Error {}
 
 /**
  * Receipts are drawn oldest first (lowest receipt id), splitting across several when one is not
@@ -39,19 +36,16 @@ export async function allocateReceipts(db: Knex | Knex.Transaction, vault: strin
   return left === 0n ? parts : undefined;
 }
 
-export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: { confirmWaitMs: number; confirmAttempts: number; submitAttempts: number }) {
-  const chainFor = (network: string) => {
-    const chain = chains.get(network);
-    if (!chain) throw new PermanentEffectError(`no chain connection configured for network ${network}`, 'network_not_configured');
-    return chain;
-  };
+/** The redemption's chain effects: the burn (with its receipt allocation), its confirmations, and returning tokens. */
+export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: ChainEffectSettings) {
+  const chainFor = (network: string) => connectionFor(chains, network);
 
   const submitBurn: EffectAdapter<BurnParams> = {
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);
-      try {
-        const sent = await chain.transactions.send(p.intentId, ctx.flowId, async () => {
+      const sent = await chain.transactions
+        .send(p.intentId, ctx.flowId, async () => {
           // Chosen once, recorded with the signed transaction: after a crash the same receipts are used.
           const chosen = await allocateReceipts(db, p.vaultAddress, BigInt(p.amountUnits));
           if (!chosen) throw new PermanentEffectError(`receipt inventory does not back ${p.amountUnits} base units`, 'insufficient_inventory');
@@ -62,16 +56,12 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
               await trx('burn_allocations').insert(chosen.map((c) => ({ intent_id: p.intentId, vault_address: p.vaultAddress, receipt_id: c.receiptId, amount_units: c.amountUnits })));
             },
           };
-        });
-        const parts = (await db('burn_allocations').where({ intent_id: p.intentId }).orderBy('receipt_id')).map((r: any) => ({ receiptId: String(r.receipt_id), amountUnits: String(r.amount_units) }));
-        return { type: 'BURN_TX_SENT', txHash: sent.txHash, receipts: parts };
-      } catch (err) {
-        if (err instanceof TransactionWouldRevertError) {
-          const decoded = decodeVaultError(err.reason);
-          throw new PermanentEffectError(decoded.message, decoded.code);
-        }
-        throw err;
-      }
+        })
+        .catch(rethrowAsVaultRefusal);
+      const parts = (await db('burn_allocations').where({ intent_id: p.intentId }))
+        .map((r: any) => ({ receiptId: String(r.receipt_id), amountUnits: String(r.amount_units) }))
+        .sort((a, b) => (BigInt(a.receiptId) < BigInt(b.receiptId) ? -1 : 1));
+      return { type: 'BURN_TX_SENT', txHash: sent.txHash, receipts: parts };
     },
     failed: (error) =>
       error instanceof PermanentEffectError
@@ -96,16 +86,12 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);
-      try {
-        const sent = await chain.transactions.send(p.intentId, ctx.flowId, { to: p.vaultAddress, data: erc20.encodeFunctionData('transfer', [p.recipient, BigInt(p.amountUnits)]) });
-        const result = await chain.transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
-        if (result.status === 'pending') throw new NotYetConfirmed('return transfer not yet confirmed');
-        if (result.status === 'reverted') throw new PermanentEffectError('return transfer reverted', 'reverted');
-        return { type: 'TOKENS_RETURNED', txHash: sent.txHash };
-      } catch (err) {
-        if (err instanceof TransactionWouldRevertError) throw new PermanentEffectError(decodeVaultError(err.reason).message, decodeVaultError(err.reason).code);
-        throw err;
-      }
+      const call = { to: p.vaultAddress, data: erc20.encodeFunctionData('transfer', [p.recipient, BigInt(p.amountUnits)]) };
+      const sent = await chain.transactions.send(p.intentId, ctx.flowId, call).catch(rethrowAsVaultRefusal);
+      const result = await chain.transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
+      if (result.status === 'pending') throw new NotYetConfirmed('return transfer not yet confirmed');
+      if (result.status === 'reverted') throw new PermanentEffectError('return transfer reverted', 'reverted');
+      return { type: 'TOKENS_RETURNED', txHash: sent.txHash };
     },
     failed: (error) => ({ type: 'RETURN_FAILED', code: error instanceof PermanentEffectError ? error.code : 'chain_unavailable', message: error.message }),
   };

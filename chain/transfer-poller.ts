@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { AbiCoder, ZeroAddress, getAddress, id, zeroPadValue } from 'ethers';
 import type { Logger } from 'pino';
 import { splitForAlpaca } from './amounts';
-import type { ChainConnection } from './mint-effects';
+import type { ChainConnection } from './chain-connection';
 import { type Clock, iso } from '../machines/host/clock';
 import { failpoint } from '../machines/host/failpoints';
 import type { FlowHost } from '../machines/host/flow-host';

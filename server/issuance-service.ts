@@ -3,7 +3,7 @@ import { AlpacaClient } from '../alpaca/client';
 import { BasicAuth } from '../alpaca/auth';
 import { connectChain } from '../chain/connect';
 import { readReceiptAddress, readReceiptBalance } from '../chain/vault';
-import type { ChainConnection } from '../chain/mint-effects';
+import type { ChainConnection } from '../chain/chain-connection';
 import type { Clock } from '../machines/host/clock';
 import type { OutboxRunnerOptions } from '../machines/host/outbox-runner';
 import type { ServiceConfig } from './config';

@@ -1,4 +1,4 @@
-import type { ChainConnection } from '../../chain/mint-effects';
+import type { ChainConnection } from '../../chain/chain-connection';
 import { mintEffects } from '../../chain/mint-effects';
 import type { AlpacaClient } from '../../alpaca/client';
 import { mintCallbackEffect } from '../../alpaca/mint-callback-effect';

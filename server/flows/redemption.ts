@@ -1,6 +1,6 @@
 import type { AlpacaClient } from '../../alpaca/client';
 import { redemptionAlpacaEffects } from '../../alpaca/redemption-effects';
-import type { ChainConnection } from '../../chain/mint-effects';
+import type { ChainConnection } from '../../chain/chain-connection';
 import { redemptionChainEffects } from '../../chain/redemption-effects';
 import type { FlowDefinition } from '../../machines/host/flow-definition';
 import { REDEMPTION_MACHINE_VERSION, redemptionMachine } from '../../machines/redemption';

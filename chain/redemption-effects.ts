@@ -10,14 +10,18 @@ const erc20 = new Interface(['function transfer(address to, uint256 amount) retu
 
 /**
  * Receipts are drawn oldest first (lowest receipt id), splitting across several when one is not
- * enough. What a not-yet-confirmed burn already claimed is not offered again.
+ * enough. A burn's claim counts until its flow has completed (that is when `receipt_inventory` is drawn
+ * down), not merely until its transaction is mined: between the two, the shares are gone on chain but
+ * not yet from the view. Only a reverted burn gives its claim back.
  */
 export async function allocateReceipts(db: Knex | Knex.Transaction, vault: string, amount: bigint): Promise<Array<{ receiptId: string; amountUnits: string }> | undefined> {
   const rows = await db('receipt_inventory').where({ vault_address: vault });
   const pending = await db('burn_allocations as a')
     .join('chain_transactions as t', 't.intent_id', 'a.intent_id')
+    .leftJoin('flows as f', 'f.flow_id', 't.flow_id')
     .where('a.vault_address', vault)
-    .whereIn('t.status', ['signed', 'broadcast'])
+    .whereNot('t.status', 'reverted')
+    .where((q) => q.whereNull('f.state').orWhereNot('f.state', 'completed'))
     .select('a.receipt_id', 'a.amount_units');
   const claimed = new Map<string, bigint>();
   for (const p of pending) claimed.set(p.receipt_id, (claimed.get(p.receipt_id) ?? 0n) + BigInt(p.amount_units));

@@ -101,9 +101,10 @@ export async function startService(
 
   const server = http.createServer(app.callback());
   // Requests Node refuses before Koa sees them (bad request line, bad header characters) still get the JSON error shape.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return socket.destroy();
-    const body = JSON.stringify({ code: 'bad_request', message: 'Malformed HTTP request' });
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    const body = head ? '' : JSON.stringify({ code: 'bad_request', message: 'Malformed HTTP request' });
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   server.headersTimeout = 15_000;

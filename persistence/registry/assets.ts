@@ -60,6 +60,11 @@ export class AssetRegistry {
 
   async update(assetId: string, changes: Partial<Pick<NewAsset, 'underlyingSymbol' | 'tokenSymbol' | 'vaultAddress' | 'decimals'>>): Promise<TokenizedAsset> {
     return this.change(assetId, async (trx, asset) => {
+      if (changes.tokenSymbol !== undefined && changes.tokenSymbol !== asset.tokenSymbol) {
+        if (await trx('tokenized_assets').where({ token_symbol: changes.tokenSymbol, network: asset.network }).first()) {
+          throw new DomainError(409, 'asset_already_exists', `${changes.tokenSymbol} on ${asset.network} is already registered`);
+        }
+      }
       const payload: Record<string, unknown> = { ...changes };
       if (changes.vaultAddress !== undefined) {
         const v = normalizeWalletAddress(asset.network, changes.vaultAddress);
@@ -100,11 +105,16 @@ export class AssetRegistry {
   }
 
   private async change(assetId: string, apply: (trx: Knex.Transaction, asset: TokenizedAsset) => Promise<unknown>): Promise<TokenizedAsset> {
-    await this.db.transaction(async (trx) => {
-      const asset = await this.get(assetId, trx);
-      if (!asset) throw new AssetNotFoundError(assetId);
-      await apply(trx, asset);
-    });
+    try {
+      await this.db.transaction(async (trx) => {
+        const asset = await this.get(assetId, trx);
+        if (!asset) throw new AssetNotFoundError(assetId);
+        await apply(trx, asset);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DomainError(409, 'asset_already_exists', 'Another asset already has this token symbol on this network');
+      throw err;
+    }
     return (await this.get(assetId))!;
   }
 

@@ -17,7 +17,7 @@ const flowQuery = z.object({
 });
 
 /** Operators' decisions are events too; only these may be sent by hand. */
-const operatorEvent = z.object({ type: z.string().regex(/^OPERATOR_[A-Z_]+$/, 'only OPERATOR_* events may be sent by an operator'), note: z.string().max(1000).optional() }).passthrough();
+const operatorEvent = z.object({ type: z.string().max(60).regex(/^OPERATOR_[A-Z_]+$/, 'only OPERATOR_* events may be sent by an operator'), note: z.string().max(1000).optional() }).strict();
 
 export interface OperatorDeps {
   db: Knex;

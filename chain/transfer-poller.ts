@@ -5,6 +5,7 @@ import { splitForAlpaca } from './amounts';
 import type { ChainConnection } from './chain-connection';
 import { type Clock, iso } from '../machines/host/clock';
 import { failpoint } from '../machines/host/failpoints';
+import { safeErrorMessage } from '../machines/host/safe-error';
 import type { FlowHost } from '../machines/host/flow-host';
 import type { RedemptionInput } from '../machines/redemption';
 import type { AccountRegistry } from '../persistence/registry/accounts';
@@ -89,7 +90,7 @@ export class TransferPoller {
         })
         .catch((err) => {
           this.failures++;
-          this.log.warn({ error: (err as Error).message, failures: this.failures }, 'transfer poll failed; will retry');
+          this.log.warn({ error: safeErrorMessage(err), failures: this.failures }, 'transfer poll failed; will retry');
         })
         .finally(() => this.schedule(Math.min(30_000, this.settings.pollMs * 2 ** Math.min(this.failures, 6))));
     }, ms);
@@ -220,7 +221,7 @@ export class TransferPoller {
         })
         .catch(async (err) => {
           // A final flow (completed) cannot take it; the reorg is recorded on the transfer row for the operator.
-          this.log.error({ flowId: t.flow_id, error: (err as Error).message }, 'orphaned transfer belongs to a flow that cannot take it');
+          this.log.error({ flowId: t.flow_id, error: safeErrorMessage(err) }, 'orphaned transfer belongs to a flow that cannot take it');
           await this.db('detected_transfers').where({ network: t.network, tx_hash: t.tx_hash, log_index: t.log_index }).update({ status: 'orphaned' });
         });
     }

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
+import { loggableError } from '../machines/host/safe-error';
 
 /** Anything thrown that carries a numeric status and a stable code is shown to the caller as is. */
 interface PublicError {
@@ -53,7 +54,7 @@ export function errorHandler(log: Logger): Middleware {
         ctx.body = { code: ctx.status === 405 ? 'method_not_allowed' : 'bad_request', message: ctx.status === 405 ? `${ctx.method} is not allowed on ${ctx.path}` : 'Bad request' };
         return;
       }
-      log.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
+      log.error({ error: loggableError(err), requestId: ctx.state.requestId }, 'unhandled error');
       ctx.status = 500;
       ctx.body = { code: 'internal_error', message: 'Internal error', request_id: ctx.state.requestId };
     }

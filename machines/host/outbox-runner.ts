@@ -7,6 +7,7 @@ import { type EffectAdapters, type EffectContext, PermanentEffectError } from '.
 import { EventNotAcceptedError } from './errors';
 import type { FlowEvent, FlowHost } from './flow-host';
 import { failpoint } from './failpoints';
+import { loggableError, sanitized } from './safe-error';
 
 export interface OutboxRunnerOptions {
   pollMs?: number;
@@ -92,7 +93,7 @@ export class OutboxRunner {
       const rows = await this.dueRows();
       for (const row of rows) void this.runRow(row);
     } catch (err) {
-      this.log.error({ err }, 'outbox poll failed');
+      this.log.error({ error: loggableError(err) }, 'outbox poll failed');
     } finally {
       this.ticking = false;
       const again = this.rerun;
@@ -133,7 +134,7 @@ export class OutboxRunner {
       if (claimed !== 1) return;
       await this.perform(row, Number(row.attempts) + 1);
     } catch (err) {
-      this.log.error({ err, effectId }, 'outbox row failed unexpectedly');
+      this.log.error({ error: loggableError(err), effectId }, 'outbox row failed unexpectedly');
     } finally {
       this.running.delete(effectId);
       this.busyFlows.delete(row.flow_id);
@@ -154,7 +155,7 @@ export class OutboxRunner {
       await failpoint(`outbox.before.${row.type}`);
       result = await adapter.run(params, ctx);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = sanitized(err instanceof Error ? err : new Error(String(err)));
       const permanent = error instanceof PermanentEffectError;
       if (!permanent && attempt < adapter.retry.maxAttempts) {
         const delay = backoffDelay(adapter.retry, attempt);

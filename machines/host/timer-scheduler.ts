@@ -4,6 +4,7 @@ import { readJson } from '../../persistence/database';
 import type { Clock } from './clock';
 import { EventNotAcceptedError, FlowNotFoundError } from './errors';
 import type { FlowEvent, FlowHost } from './flow-host';
+import { loggableError } from './safe-error';
 
 /** Fires due timer rows as events; the row is deleted in the event's own transaction. */
 export class TimerScheduler {
@@ -54,7 +55,7 @@ export class TimerScheduler {
           await this.db('timers').where({ timer_id: row.timer_id }).delete();
           this.log.warn({ flowId: row.flow_id, event: event.type }, 'timer no longer applies; dropped');
         } else {
-          this.log.error({ err, flowId: row.flow_id }, 'timer firing failed; will retry');
+          this.log.error({ error: loggableError(err), flowId: row.flow_id }, 'timer firing failed; will retry');
         }
       }
     }
@@ -66,7 +67,7 @@ export class TimerScheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(async () => {
       this.firing = this.fireDue().catch((err) => {
-        this.log.error({ err }, 'timer poll failed');
+        this.log.error({ error: loggableError(err) }, 'timer poll failed');
         return 0;
       });
       await this.firing;

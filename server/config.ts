@@ -34,6 +34,10 @@ const env = z.object({
   ALPACA_ACCOUNT_ID: z.string().optional(),
   ALPACA_API_KEY_ID: z.string().optional(),
   ALPACA_API_SECRET: z.string().optional(),
+  // OAuth2 client credentials instead of Basic, when both are given.
+  ALPACA_OAUTH_CLIENT_ID: z.string().optional(),
+  ALPACA_OAUTH_CLIENT_SECRET: z.string().optional(),
+  ALPACA_OAUTH_URL: z.string().url().default('https://authx.alpaca.markets'),
   ALPACA_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   // Mint flow.
   MINT_JOURNAL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * 1000),
@@ -58,7 +62,16 @@ export interface ServiceConfig {
   operatorToken?: string;
   /** Absent in sandbox mode until the sandbox starts its own devnet. */
   chain?: { network: string; rpcUrl: string; chainId?: number; confirmations: number; keystoreFile: string; keystorePasswordFile: string };
-  alpaca?: { baseUrl: string; accountId: string; keyId: string; secret: string; timeoutMs: number };
+  alpaca?: {
+    baseUrl: string;
+    accountId: string;
+    /** HTTP Basic credentials (key id : secret). */
+    keyId?: string;
+    secret?: string;
+    /** OAuth2 client credentials; used instead of Basic when present. */
+    oauth?: { authUrl: string; clientId: string; clientSecret: string };
+    timeoutMs: number;
+  };
   alpacaTimeoutMs: number;
   chainNetwork: string;
   mint: { journalTimeoutMs: number; callbackMaxAttempts: number };
@@ -103,15 +116,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     };
   }
   if (e.ALPACA_API_BASE_URL) {
-    if (!e.ALPACA_ACCOUNT_ID || !e.ALPACA_API_KEY_ID || !e.ALPACA_API_SECRET) throw new Error('ALPACA_API_BASE_URL needs ALPACA_ACCOUNT_ID, ALPACA_API_KEY_ID and ALPACA_API_SECRET');
-    config.alpaca = { baseUrl: e.ALPACA_API_BASE_URL, accountId: e.ALPACA_ACCOUNT_ID, keyId: e.ALPACA_API_KEY_ID, secret: e.ALPACA_API_SECRET, timeoutMs: e.ALPACA_TIMEOUT_MS };
+    const oauth = e.ALPACA_OAUTH_CLIENT_ID && e.ALPACA_OAUTH_CLIENT_SECRET ? { authUrl: e.ALPACA_OAUTH_URL, clientId: e.ALPACA_OAUTH_CLIENT_ID, clientSecret: e.ALPACA_OAUTH_CLIENT_SECRET } : undefined;
+    if (!e.ALPACA_ACCOUNT_ID || (!oauth && (!e.ALPACA_API_KEY_ID || !e.ALPACA_API_SECRET))) {
+      throw new Error('ALPACA_API_BASE_URL needs ALPACA_ACCOUNT_ID and either ALPACA_API_KEY_ID + ALPACA_API_SECRET or ALPACA_OAUTH_CLIENT_ID + ALPACA_OAUTH_CLIENT_SECRET');
+    }
+    config.alpaca = { baseUrl: e.ALPACA_API_BASE_URL, accountId: e.ALPACA_ACCOUNT_ID, keyId: e.ALPACA_API_KEY_ID, secret: e.ALPACA_API_SECRET, oauth, timeoutMs: e.ALPACA_TIMEOUT_MS };
   }
   if (config.mode === 'production') {
     const missing: string[] = [];
     if (!config.inbound.apiKey && signatureKeys.size === 0) missing.push('ALPACA_INBOUND_API_KEY or ALPACA_INBOUND_SIGNATURE_KEYS_FILE');
     if (!config.operatorToken) missing.push('OPERATOR_TOKEN');
     if (!config.chain) missing.push('RPC_URL (with ISSUER_KEYSTORE_FILE, ISSUER_KEYSTORE_PASSWORD_FILE)');
-    if (!config.alpaca) missing.push('ALPACA_API_BASE_URL (with ALPACA_ACCOUNT_ID, ALPACA_API_KEY_ID, ALPACA_API_SECRET)');
+    if (!config.alpaca) missing.push('ALPACA_API_BASE_URL (with ALPACA_ACCOUNT_ID and Basic or OAuth credentials)');
     if (missing.length) throw new Error(`production mode needs: ${missing.join(', ')}`);
   }
   return config;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AlpacaClient } from '../alpaca/client';
-import { BasicAuth } from '../alpaca/auth';
+import { BasicAuth, ClientCredentialsAuth } from '../alpaca/auth';
 import { connectChain } from '../chain/connect';
 import { readReceiptAddress, readReceiptBalance } from '../chain/vault';
 import type { ChainConnection } from '../chain/chain-connection';
@@ -42,7 +42,8 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
       }
       const chain = await connectChain({ ...chainSettings, chainId }, db, clock, log);
       chains.set(chain.network, chain);
-      const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth: new BasicAuth(alpacaSettings.keyId, alpacaSettings.secret), timeoutMs: alpacaSettings.timeoutMs });
+      const auth = alpacaSettings.oauth ? new ClientCredentialsAuth(alpacaSettings.oauth) : new BasicAuth(alpacaSettings.keyId!, alpacaSettings.secret!);
+      const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth, timeoutMs: alpacaSettings.timeoutMs });
       const settings: MintSettings = {
         ...DEFAULT_MINT_SETTINGS,
         journalTimeoutMs: config.mint.journalTimeoutMs,

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
-import { ZodError } from 'zod';
+import { ZodError, type ZodType } from 'zod';
 import { normalizeWalletAddress, isSupportedNetwork } from '../../chain/networks';
 import { toBaseUnits } from '../../chain/amounts';
 import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
@@ -21,6 +21,16 @@ const REASONS = {
 class MintRejected extends DomainError {
   constructor(code: string, message: string, status = 400) {
     super(status, code, message);
+  }
+}
+
+/** Alpaca's bodies fail validation with Alpaca's own reason string. */
+function parseAlpacaBody<T>(schema: ZodType<T>, body: unknown): T {
+  try {
+    return schema.parse(body);
+  } catch (err) {
+    if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
+    throw err;
   }
 }
 
@@ -52,13 +62,7 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
   }
 
   const request = async (ctx: RouterContext) => {
-    let req: MintRequest;
-    try {
-      req = mintRequestBody.parse(ctx.request.body);
-    } catch (err) {
-      if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
-      throw err;
-    }
+    const req: MintRequest = parseAlpacaBody(mintRequestBody, ctx.request.body);
     const flowId = mintFlowId(req.tokenizationRequestId);
     const hash = requestHash(req);
     const repeat = await repeatOf(flowId, hash);
@@ -114,13 +118,7 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
   };
 
   const confirm = async (ctx: RouterContext) => {
-    let body: ReturnType<typeof mintConfirmBody.parse>;
-    try {
-      body = mintConfirmBody.parse(ctx.request.body);
-    } catch (err) {
-      if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
-      throw err;
-    }
+    const body = parseAlpacaBody(mintConfirmBody, ctx.request.body);
     const flowId = mintFlowId(body.tokenizationRequestId);
     const answer = { tokenization_request_id: body.tokenizationRequestId, issuer_request_id: body.issuerRequestId, status: body.status };
 

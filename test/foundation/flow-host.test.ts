@@ -14,7 +14,7 @@ describe('flow host', () => {
   let probe: PayoutProbe;
 
   beforeEach(async () => {
-    probe = { calls: [], failuresLeft: 0, permanent: false };
+    probe = { calls: [], failuresLeft: 0 };
     svc = await startTestService({ modules: [payoutModule(probe)], autoRun: false });
     await createPayoutView(svc.db);
   });
@@ -169,7 +169,7 @@ describe('flow host', () => {
 
 describe('flow host across a restart', () => {
   it('restores every non-final flow with its pending timers and outbox rows, and finishes them', async () => {
-    const probe: PayoutProbe = { calls: [], failuresLeft: 0, permanent: false };
+    const probe: PayoutProbe = { calls: [], failuresLeft: 0 };
     const first = await startTestService({ modules: [payoutModule(probe)], autoRun: false });
     await createPayoutView(first.db);
     await first.host.start('payout', 'r-timer', { expiresInMs: 5_000 });

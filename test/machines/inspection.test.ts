@@ -24,7 +24,7 @@ describe('machines in the Stately tools', () => {
     const received: any[] = [];
     wss.on('connection', (ws) => ws.on('message', (data) => received.push(JSON.parse(data.toString()))));
     const port = (wss.address() as { port: number }).port;
-    const probe: PayoutProbe = { calls: [], failuresLeft: 0, permanent: false };
+    const probe: PayoutProbe = { calls: [], failuresLeft: 0 };
     const svc = await startTestService({ modules: [payoutModule(probe)], autoRun: false, config: { inspectUrl: `ws://127.0.0.1:${port}` } });
     try {
       await createPayoutView(svc.db);

@@ -180,4 +180,24 @@ describe('mint flow end to end (devnet, vault, fake Alpaca over HTTP)', function
     await waitForState(env.svc, `mint:${trid}`, ['completed']);
     assert.equal(env.alpaca.callbacksFor(trid)[0]!.body.client_external_account_id, clientId);
   });
+
+  it('calls Alpaca back with OAuth2 client credentials when configured (token fetched once, reused)', async () => {
+    const creds = env.config.alpaca!;
+    await env.restart();
+    env.config.alpaca = { ...creds, oauth: { authUrl: env.alpaca.url, clientId: creds.keyId!, clientSecret: creds.secret! } };
+    try {
+      await env.restart();
+      const before = env.alpaca.tokenRequests;
+      for (const qty of ['1', '2']) {
+        const body = mintBody({ qty });
+        const created = await env.alpaca.requestMint(body);
+        await env.alpaca.confirmMint(body.tokenization_request_id, created.body.issuer_request_id, 'completed');
+        await waitForState(env.svc, `mint:${body.tokenization_request_id}`, ['completed']);
+      }
+      assert.equal(env.alpaca.tokenRequests - before, 1, 'one token served both callbacks');
+    } finally {
+      env.config.alpaca = creds;
+      await env.restart();
+    }
+  });
 });

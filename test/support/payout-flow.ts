@@ -51,7 +51,6 @@ export const payoutMachine = setup({
 export interface PayoutProbe {
   calls: Array<{ effectId: string; total: number }>;
   failuresLeft: number;
-  permanent: boolean;
 }
 
 export function payoutModule(probe: PayoutProbe, maxAttempts = 3): FlowModule {

@@ -12,6 +12,7 @@ import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
 import { operatorRoutes } from './routes/operator';
 import { tokenRoutes } from './routes/tokens';
+import { createMetrics } from './metrics';
 
 export interface AppDeps {
   log: Logger;
@@ -35,7 +36,9 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = true;
   app.silent = true; // errors are logged once, by errorHandler
+  const metrics = createMetrics(deps.db);
   app.use(requestId(deps.log));
+  app.use(metrics.httpTimer);
   app.use(errorHandler(deps.log));
 
   const health = healthRoutes(deps.db, deps.mode);
@@ -43,7 +46,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(jsonBody(deps.bodyLimitBytes ?? 64 * 1024));
 
-  const operator = operatorRoutes(deps);
+  const operator = operatorRoutes({ ...deps, metrics: metrics.registry });
   app.use(routeScope('/operator', deps.operatorAuth, operator));
 
   const issuer = [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])];

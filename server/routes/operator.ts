@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { FlowHost } from '../../machines/host/flow-host';
 import { readFlowJournal } from '../../persistence/journal';
@@ -26,6 +27,7 @@ export interface OperatorDeps {
   assets: AssetRegistry;
   /** Reads the issuer's ERC-1155 receipt balance on chain (undefined when that network is not connected). */
   receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+  metrics?: Registry;
 }
 
 export function operatorRoutes(deps: OperatorDeps): Router {
@@ -110,6 +112,11 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       checked.push({ ...r, on_chain: onChain?.toString() ?? null, matches: onChain !== undefined && onChain.toString() === r.shares_remaining });
     }
     ctx.body = { receipts: checked, mismatches: checked.filter((c) => !c.matches).length };
+  });
+  router.get('/metrics', async (ctx) => {
+    if (!deps.metrics) return;
+    ctx.type = deps.metrics.contentType;
+    ctx.body = await deps.metrics.metrics();
   });
   router.get('/outbox', async (ctx) => {
     const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed', 'cancelled']).default('failed') }), ctx.query).status;

@@ -41,6 +41,11 @@ export async function allocateReceipts(db: Knex | Knex.Transaction, vault: strin
 }
 
 /** The redemption's chain effects: the burn (with its receipt allocation), its confirmations, and returning tokens. */
+/** SQLite transactions are serializable already; PostgreSQL needs repeatable read for one snapshot. */
+function snapshotIsolation(db: Knex): { isolationLevel?: 'repeatable read' } {
+  return String(db.client.config.client).startsWith('pg') ? { isolationLevel: 'repeatable read' } : {};
+}
+
 export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: ChainEffectSettings) {
   const chainFor = (network: string) => connectionFor(chains, network);
 
@@ -51,7 +56,8 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
       const sent = await chain.transactions
         .send(p.intentId, ctx.flowId, async () => {
           // Chosen once, recorded with the signed transaction: after a crash the same receipts are used.
-          const chosen = await allocateReceipts(db, p.vaultAddress, BigInt(p.amountUnits));
+          // Both reads in one consistent snapshot: a burn completing in between must not be missed by one and seen by the other.
+          const chosen = await db.transaction((trx) => allocateReceipts(trx, p.vaultAddress, BigInt(p.amountUnits)), snapshotIsolation(db));
           if (!chosen) throw new PermanentEffectError(`receipt inventory does not back ${p.amountUnits} base units`, 'insufficient_inventory');
           return {
             to: p.vaultAddress,

@@ -22,6 +22,8 @@ export interface DevnetOptions {
   /** Seconds per block; omitted = automine (one block per transaction). */
   blockTime?: number;
   chainId?: number;
+  /** A state file: loaded at start if it exists, written when the node stops (a node restarted on the same chain). */
+  statePath?: string;
 }
 
 // DEVNET ONLY: anvil's default mnemonic. Passed explicitly so the derived keys
@@ -64,6 +66,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   const args = ['--port', '0', '--host', '127.0.0.1', '--chain-id', String(chainId)];
   args.push('--mnemonic', DEVNET_MNEMONIC, '--accounts', String(ACCOUNT_COUNT));
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
+  if (opts.statePath !== undefined) args.push('--state', opts.statePath);
 
   const { command, prefixArgs } = anvilCommand();
   const child = spawn(command, [...prefixArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -19,10 +19,10 @@ export interface SandboxChain {
  * A local devnet with our vault deployed and a freshly generated issuer key, stored the way production
  * stores it (an encrypted JSON keystore plus a password file), and funded for gas.
  */
-export async function startSandboxChain(dir: string, options: { blockTime?: number } = {}): Promise<SandboxChain> {
+export async function startSandboxChain(dir: string, options: { blockTime?: number; statePath?: string } = {}): Promise<SandboxChain> {
   fs.mkdirSync(dir, { recursive: true });
   // Deploy on automine (fast), then switch to interval mining if asked.
-  const devnet = await startDevnet();
+  const devnet = await startDevnet({ statePath: options.statePath });
   try {
     const provider = new JsonRpcProvider(devnet.rpcUrl, devnet.chainId, { staticNetwork: true, cacheTimeout: -1 });
     const issuer = Wallet.createRandom();

@@ -87,4 +87,41 @@ describe('outages of the RPC node and of Alpaca', function () {
     assert.equal((await depositsByRequest(env.provider, env.chain.vault.vault)).get(trid), undefined);
     assert.equal(env.alpaca.callbacksFor(trid).length, 0, 'no callback for a request that did not mint');
   });
+
+  it('the node restarted (same chain, new blocks, another port): flows in flight carry on, nothing twice', async () => {
+    await mintThroughFlow(env, '3');
+    // A mint waits for its journal while the node restarts; a redemption arrives after.
+    const trid = crypto.randomUUID();
+    const created = await env.alpaca.requestMint({ tokenization_request_id: trid, qty: '1', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_external_account_id: env.apId });
+    const blockBefore = await env.provider.getBlockNumber();
+    await env.restartNode();
+    assert.ok((await env.provider.getBlockNumber()) >= blockBefore, 'same chain, same height');
+    await env.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed');
+    await waitForState(env.svc, `mint:${trid}`, ['completed']);
+    assert.equal((await depositsByRequest(env.provider, env.chain.vault.vault)).get(trid), 1);
+    const t = await sendToRedemptionWallet(env, units('2'));
+    await mineBlocks(env, 1);
+    await env.svc.poller.tick();
+    const flowId = redemptionFlowId('base', t.txHash, (await env.provider.getTransactionReceipt(t.txHash))!.logs[0]!.index);
+    await waitForState(env.svc, flowId, ['completed']);
+    assert.equal(await burnsFor(env, t.txHash), 1);
+  });
+
+  it('Alpaca answering slower than our timeout for a while: the callback is retried, lands, and carries one tx hash', async () => {
+    await env.restart({ mint: { callbackRetry: { baseMs: 50, capMs: 200, maxAttempts: 30 } } });
+    const trid = crypto.randomUUID();
+    const created = await env.alpaca.requestMint({ tokenization_request_id: trid, qty: '1', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_external_account_id: env.apId });
+    env.alpaca.behaviour.delayMs = 2_500; // the client gives up after 2 s
+    await env.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed');
+    await waitForState(env.svc, `mint:${trid}`, ['callingBack']);
+    const attempts = async () => Number((await env.svc.db('outbox').where({ flow_id: `mint:${trid}`, type: 'notifyAlpacaOfMint' }).first())?.attempts ?? 0);
+    for (let i = 0; i < 100 && (await attempts()) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await attempts()) >= 2, 'timed-out attempts were retried');
+    assert.equal((await env.svc.host.require(`mint:${trid}`)).state, 'callingBack');
+    env.alpaca.behaviour.delayMs = 0;
+    await waitForState(env.svc, `mint:${trid}`, ['completed'], 30_000);
+    const hashes = new Set(env.alpaca.callbacksFor(trid).map((c: any) => c.body.tx_hash));
+    assert.equal(hashes.size, 1, 'every delivery carried the same transaction');
+    assert.equal((await depositsByRequest(env.provider, env.chain.vault.vault)).get(trid), 1);
+  });
 });

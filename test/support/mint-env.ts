@@ -4,6 +4,7 @@ import { JsonRpcProvider, Wallet } from 'ethers';
 import pino from 'pino';
 import { type FakeAlpaca, startFakeAlpaca } from '../../alpaca/fake-alpaca';
 import { type SandboxChain, startSandboxChain } from '../../chain/sandbox-chain';
+import { startDevnet } from '../../chain/devnet';
 import { AdjustableClock } from '../../machines/host/clock';
 import type { ServiceConfig } from '../../server/config';
 import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
@@ -32,6 +33,8 @@ export interface MintEnv {
   operator(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Restarts the service on the same database and chain (a new process would do the same). */
   restart(options?: IssuanceOptions): Promise<void>;
+  /** Stops the node and starts it again from its saved state (same chain, same blocks, a new port). */
+  restartNode(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,8 +68,9 @@ const FAST_RETRIES: IssuanceOptions = {
 /** A real devnet with the vault, the fake Alpaca over HTTP, and the service, seeded with one asset and one linked AP. */
 export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintEnv> {
   const dir = tempDir('issuance-mint-');
-  const chain = await startSandboxChain(path.join(dir, 'chain'));
-  const provider = new JsonRpcProvider(chain.devnet.rpcUrl, chain.devnet.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const statePath = path.join(dir, 'anvil-state.json');
+  const chain = await startSandboxChain(path.join(dir, 'chain'), { statePath });
+  let provider = new JsonRpcProvider(chain.devnet.rpcUrl, chain.devnet.chainId, { staticNetwork: true, cacheTimeout: -1 });
   const apiKey = crypto.randomBytes(20).toString('hex');
   const operatorToken = crypto.randomBytes(20).toString('hex');
   const credentials = { keyId: 'test-issuer', secret: crypto.randomBytes(20).toString('hex') };
@@ -110,12 +114,20 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
       env.svc = svc;
       alpaca.issuerBaseUrl = svc.url;
     },
+    async restartNode() {
+      await env.chain.devnet.stop();
+      env.chain.devnet = await startDevnet({ statePath });
+      rpc.target = env.chain.devnet.rpcUrl;
+      env.provider.destroy();
+      provider = new JsonRpcProvider(env.chain.devnet.rpcUrl, env.chain.devnet.chainId, { staticNetwork: true, cacheTimeout: -1 });
+      env.provider = provider;
+    },
     async close() {
       await env.svc.close();
-      provider.destroy();
+      env.provider.destroy();
       await rpc.close();
       await alpaca.close();
-      await chain.devnet.stop();
+      await env.chain.devnet.stop();
     },
   };
   return env;

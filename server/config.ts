@@ -41,7 +41,7 @@ const env = z.object({
   ALPACA_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   // Mint flow.
   MINT_JOURNAL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60 * 60 * 1000),
-  CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(30),
   // Redemption flow.
   REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),

@@ -21,8 +21,8 @@ export const DEFAULT_MINT_SETTINGS: MintSettings = {
   journalTimeoutMs: 60 * 60 * 1000,
   confirmWaitMs: 15_000,
   confirmAttempts: 240,
-  submitAttempts: 12,
-  callbackRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 },
+  submitAttempts: 60, // with the 30 s cap: about half an hour of node outage before an operator is asked
+  callbackRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 30 }, // about 25 minutes of Alpaca outage
 };
 
 export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS };

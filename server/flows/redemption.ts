@@ -19,8 +19,8 @@ export interface RedemptionSettings {
 export const DEFAULT_REDEMPTION_SETTINGS: RedemptionSettings = {
   confirmWaitMs: 15_000,
   confirmAttempts: 240,
-  submitAttempts: 12,
-  alpacaRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 10 },
+  submitAttempts: 60, // with the 30 s cap: about half an hour of node outage before an operator is asked
+  alpacaRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 30 }, // about 25 minutes of Alpaca outage
 };
 
 /** The redemption flow: started by the transfer poller, never by HTTP. */

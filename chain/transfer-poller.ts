@@ -136,9 +136,8 @@ export class TransferPoller {
         continue; // duplicate log (a re-scan after a crash or an RPC that repeats itself)
       }
       const generation = seen ? Number(String(seen.flow_id).split(':')[4] ?? 0) + 1 : 0;
-      // Mined again after a reorg removed it: fine if nothing was done about it; held if Alpaca was already called.
-      const earlier = seen ? await this.host.get(seen.flow_id) : undefined;
-      const reappearedAfterAction = !!earlier && earlier.state !== 'withdrawnByReorg';
+      // Mined again after a reorg removed it: the machine decides from where its earlier flow ended.
+      const earlierFlowState = seen ? ((await this.host.get(seen.flow_id))?.state ?? null) : null;
       const flowId = redemptionFlowId(asset.network, log.transactionHash, log.index, generation);
       const ap = await this.accounts.findByWallet(asset.network, sender);
       const split = splitForAlpaca(amount, asset.decimals);
@@ -157,7 +156,7 @@ export class TransferPoller {
         apId: ap?.link ? ap.apId : null,
         clientRef: ap?.link ? { client_external_account_id: ap.apId } : null,
         assetHalted: asset.halted,
-        reappearedAfterAction,
+        earlierFlowState,
         qty: split.qty,
         qtyUnits: split.qtyUnits.toString(),
         dustUnits: split.dustUnits.toString(),

@@ -33,10 +33,10 @@ export interface RedemptionInput {
   clientRef: { client_external_account_id: string } | { client_account_id: string } | null;
   assetHalted: boolean;
   /**
-   * The same transfer was seen before, reorganised away after we had acted on it (its earlier flow is
-   * in `transferOrphaned`), and has now been mined again: never redeemed twice automatically.
+   * When the same transfer was seen before, reorganised away, and is now mined again: the state its
+   * earlier flow ended in (else null). The machine decides what that means.
    */
-  reappearedAfterAction: boolean;
+  earlierFlowState: string | null;
   /** What Alpaca is asked to redeem: the amount rounded down to 9 dp. */
   qty: string;
   qtyUnits: string;
@@ -135,7 +135,8 @@ export const redemptionMachine = setup({
   },
   guards: {
     senderUnknown: ({ context }) => context.apId === null,
-    reappearedAfterAction: ({ context }) => context.reappearedAfterAction,
+    // Seen before and acted on (anything but withdrawn untouched): never redeemed twice automatically.
+    reappearedAfterAction: ({ context }) => context.earlierFlowState != null && context.earlierFlowState !== 'withdrawnByReorg',
     assetHalted: ({ context }) => context.assetHalted,
     nothingToRedeem: ({ context }) => BigInt(context.qtyUnits) === 0n,
   },

@@ -101,7 +101,7 @@ describe('redemption machine: model-based paths against the real service', funct
     const input: RedemptionInput = {
       network: 'base', txHash: '0x', logIndex: 0, blockNumber: 1, sender: '0x', amountUnits: '1', assetId: 'a', underlyingSymbol: 'AAPL', tokenSymbol: 'tAAPL', vaultAddress: '0x', decimals: 18,
       apId: variant === 'unknownSender' ? null : 'ap', clientRef: variant === 'unknownSender' ? null : { client_external_account_id: 'ap' },
-      assetHalted: variant === 'assetHalted', reappearedAfterAction: variant === 'reappeared', qty: variant === 'belowPrecision' ? '0' : '1', qtyUnits: variant === 'belowPrecision' ? '0' : '1', dustUnits: '0', pollIntervalMs: 200, alpacaDeadlineMs: 60_000,
+      assetHalted: variant === 'assetHalted', earlierFlowState: variant === 'reappeared' ? 'transferOrphaned' : null, qty: variant === 'belowPrecision' ? '0' : '1', qtyUnits: variant === 'belowPrecision' ? '0' : '1', dustUnits: '0', pollIntervalMs: 200, alpacaDeadlineMs: 60_000,
     };
     return {
       name: `redemption (${variant})`,

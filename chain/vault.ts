@@ -196,34 +196,21 @@ function position(log: LogLike) {
   return { txHash: log.transactionHash, blockNumber: log.blockNumber, logIndex: log.index };
 }
 
+/** Every named field of the event (addresses as checksummed strings, uint256 as bigint, bytes as hex), plus where it was logged. */
+function decodeFields<E>(name: 'Deposit' | 'Withdraw', log: LogLike): E {
+  const fields = vaultIface.decodeEventLog(name, log.data, log.topics).toObject();
+  return { ...fields, ...position(log) } as E;
+}
+
 /** The vault's Deposit event in one log, or null if the log is something else. */
 export function decodeDepositLog(log: LogLike, vault: string): DepositEvent | null {
   if (!fromVault(log, vault, DEPOSIT_TOPIC)) return null;
-  const r = vaultIface.decodeEventLog('Deposit', log.data, log.topics);
-  return {
-    sender: r.getValue('sender') as string,
-    owner: r.getValue('owner') as string,
-    assets: r.getValue('assets') as bigint,
-    shares: r.getValue('shares') as bigint,
-    id: r.getValue('id') as bigint,
-    receiptInformation: r.getValue('receiptInformation') as string,
-    ...position(log),
-  };
+  return decodeFields('Deposit', log);
 }
 
 export function decodeWithdrawLog(log: LogLike, vault: string): WithdrawEvent | null {
   if (!fromVault(log, vault, WITHDRAW_TOPIC)) return null;
-  const r = vaultIface.decodeEventLog('Withdraw', log.data, log.topics);
-  return {
-    sender: r.getValue('sender') as string,
-    receiver: r.getValue('receiver') as string,
-    owner: r.getValue('owner') as string,
-    assets: r.getValue('assets') as bigint,
-    shares: r.getValue('shares') as bigint,
-    id: r.getValue('id') as bigint,
-    receiptInformation: r.getValue('receiptInformation') as string,
-    ...position(log),
-  };
+  return decodeFields('Withdraw', log);
 }
 
 /** Deposits in a transaction receipt, in log order; the new receipt ids come from here. */

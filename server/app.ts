@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health';
 import { operatorRoutes } from './routes/operator';
 import { tokenRoutes } from './routes/tokens';
 import { createMetrics } from './metrics';
+import type { Registry } from 'prom-client';
 
 export interface AppDeps {
   log: Logger;
@@ -29,6 +30,32 @@ export interface AppDeps {
   issuerRoutes?: Router[];
   bodyLimitBytes?: number;
   receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+  /** Sees every finished response (method, matched route pattern, status, body); used to check responses against the OpenAPI document. */
+  onResponse?: (response: ObservedResponse) => void;
+}
+
+export interface ObservedResponse {
+  method: string;
+  /** The matched route pattern (`/operator/flows/:flowId`), or undefined when no route matched. */
+  route?: string;
+  status: number;
+  contentType: string;
+  body: unknown;
+}
+
+/** Every router the app mounts, by who may call it; the OpenAPI test walks these. */
+export interface AppRouters {
+  health: Router;
+  operator: Router;
+  issuer: Router[];
+}
+
+export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
+  return {
+    health: healthRoutes(deps.db, deps.mode),
+    operator: operatorRoutes({ ...deps, metrics }),
+    issuer: [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])],
+  };
 }
 
 /** Builds the Koa app from its parts; no module state, so a test can run many side by side. */
@@ -37,23 +64,32 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = true;
   app.silent = true; // errors are logged once, by errorHandler
   const metrics = createMetrics(deps.db);
+  const routers = appRouters(deps, metrics.registry);
   app.use(requestId(deps.log));
+  if (deps.onResponse) app.use(observeResponses(deps.onResponse));
   app.use(metrics.httpTimer);
   app.use(errorHandler(deps.log));
 
-  const health = healthRoutes(deps.db, deps.mode);
-  app.use(health.routes());
+  app.use(routers.health.routes());
 
   app.use(jsonBody(deps.bodyLimitBytes ?? 64 * 1024));
 
-  const operator = operatorRoutes({ ...deps, metrics: metrics.registry });
-  app.use(routeScope('/operator', deps.operatorAuth, operator));
+  app.use(routeScope('/operator', deps.operatorAuth, routers.operator));
 
-  const issuer = [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])];
-  for (const r of issuer) {
+  for (const r of routers.issuer) {
     app.use(guarded(deps.alpacaAuth, r));
   }
   return app;
+}
+
+function observeResponses(onResponse: (r: ObservedResponse) => void): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      onResponse({ method: ctx.method, route: (ctx as any)._matchedRoute, status: ctx.status, contentType: ctx.response.type, body: ctx.body });
+    }
+  };
 }
 
 /** Runs auth only for requests one of the router's routes would take, so unknown paths still 404. */

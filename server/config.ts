@@ -22,6 +22,7 @@ const env = z.object({
   ALPACA_INBOUND_SIGNATURE_KEYS_FILE: z.string().optional(),
   SIGNATURE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   OPERATOR_TOKEN: z.string().min(16).optional(),
+  OPERATOR_TOKENS_FILE: z.string().optional(),
   // Chain: one EVM network per process for now (the asset registry names it).
   CHAIN_NETWORK: z.string().default('base'),
   RPC_URL: z.string().url().optional(),
@@ -60,6 +61,8 @@ export interface ServiceConfig {
   bodyLimitBytes: number;
   inbound: { apiKey?: string; signatureKeys: Map<string, KeyObject>; publicBaseUrl?: string; maxAgeSeconds: number };
   operatorToken?: string;
+  /** Named operators (identity → bearer token), from OPERATOR_TOKENS_FILE. */
+  operators?: Map<string, string>;
   /** Absent in sandbox mode until the sandbox starts its own devnet. */
   chain?: { network: string; rpcUrl: string; chainId?: number; confirmations: number; keystoreFile: string; keystorePasswordFile: string };
   alpaca?: {
@@ -98,6 +101,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     inbound: { apiKey: e.ALPACA_INBOUND_API_KEY, signatureKeys, publicBaseUrl: e.PUBLIC_BASE_URL, maxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS },
     operatorToken: e.OPERATOR_TOKEN,
+    operators: e.OPERATOR_TOKENS_FILE ? readOperators(e.OPERATOR_TOKENS_FILE) : undefined,
     chainNetwork: e.CHAIN_NETWORK,
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
@@ -125,10 +129,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
   if (config.mode === 'production') {
     const missing: string[] = [];
     if (!config.inbound.apiKey && signatureKeys.size === 0) missing.push('ALPACA_INBOUND_API_KEY or ALPACA_INBOUND_SIGNATURE_KEYS_FILE');
-    if (!config.operatorToken) missing.push('OPERATOR_TOKEN');
+    if (!config.operatorToken && !config.operators?.size) missing.push('OPERATOR_TOKEN or OPERATOR_TOKENS_FILE');
     if (!config.chain) missing.push('RPC_URL (with ISSUER_KEYSTORE_FILE, ISSUER_KEYSTORE_PASSWORD_FILE)');
     if (!config.alpaca) missing.push('ALPACA_API_BASE_URL (with ALPACA_ACCOUNT_ID and Basic or OAuth credentials)');
     if (missing.length) throw new Error(`production mode needs: ${missing.join(', ')}`);
   }
   return config;
+}
+
+/** `{ "<operator id>": "<bearer token>" }`: one entry per person, so actions are journaled under a name. */
+function readOperators(file: string): Map<string, string> {
+  const parsed = z.record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/), z.string().min(16)).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error('OPERATOR_TOKENS_FILE must map operator ids to tokens of at least 16 characters');
+  return new Map(Object.entries(parsed.data));
 }

@@ -11,6 +11,7 @@ import { DEFAULT_MINT_SETTINGS, type MintSettings, mintModule } from './flows/mi
 import { DEFAULT_REDEMPTION_SETTINGS, type RedemptionSettings, redemptionModule } from './flows/redemption';
 import { type PollerSettings, TransferPoller } from '../chain/transfer-poller';
 import { type Service, startService } from './service';
+import type { AppDeps } from './app';
 
 export interface IssuanceOptions {
   clock?: Clock;
@@ -20,6 +21,7 @@ export interface IssuanceOptions {
   mint?: Partial<MintSettings>;
   redemption?: Partial<RedemptionSettings>;
   poller?: Partial<PollerSettings>;
+  onResponse?: AppDeps['onResponse'];
 }
 
 /** The whole issuer: chain connection, Alpaca client, the mint flow, over the service core. */

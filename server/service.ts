@@ -14,7 +14,7 @@ import { type DatabaseConfig, openDatabase, sqliteFile } from '../persistence/da
 import { KnexNonceStore } from '../persistence/nonce-store';
 import { AccountRegistry } from '../persistence/registry/accounts';
 import { AssetRegistry } from '../persistence/registry/assets';
-import { createApp } from './app';
+import { type AppDeps, createApp } from './app';
 import { alpacaAuth, operatorAuth } from './auth';
 import type { ServiceConfig } from './config';
 
@@ -61,6 +61,7 @@ export async function startService(
     autoRun?: boolean;
     onClose?: () => Promise<void>;
     receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+    onResponse?: AppDeps['onResponse'];
   } = {},
 ): Promise<Service> {
   const clock = options.clock ?? systemClock;
@@ -94,9 +95,10 @@ export async function startService(
       nonceStore: new KnexNonceStore(db, () => clock.now()),
       now: () => clock.now(),
     }),
-    operatorAuth: operatorAuth({ token: config.operatorToken ?? '' }),
+    operatorAuth: operatorAuth({ token: config.operatorToken, operators: config.operators }),
     issuerRoutes: modules.flatMap((m) => m.routes?.(parts) ?? []),
     receiptBalance: options.receiptBalance,
+    onResponse: options.onResponse,
   });
 
   const server = http.createServer(app.callback());

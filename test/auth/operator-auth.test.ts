@@ -15,7 +15,7 @@ describe('auth/operator-auth', () => {
     for (const scheme of ['Bearer', 'bearer']) {
       const r = await send(`${srv.base}/operator/escalations`, { method: 'GET', headers: { Authorization: `${scheme} ${TOKEN}` } });
       assert.equal(r.status, 200, r.text);
-      assert.equal(r.json.operator, true);
+      assert.deepEqual(r.json.operator, { id: 'operator' });
     }
   });
 
@@ -46,7 +46,25 @@ describe('auth/operator-auth', () => {
     assert.equal(bearerToken(`Token ${TOKEN}`), undefined);
   });
 
+  it('names the operator whose token matched', async () => {
+    const alice = 'alice-token-0123456789abcdef';
+    const bob = 'bob-token-0123456789abcdef01';
+    const named = await startApp([operatorAuth({ operators: new Map([['alice', alice], ['bob', bob]]) })]);
+    try {
+      for (const [id, token] of [['alice', alice], ['bob', bob]]) {
+        const r = await send(`${named.base}/operator/escalations`, { method: 'GET', headers: { Authorization: `Bearer ${token}` } });
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.json.operator, { id });
+      }
+      const r = await send(`${named.base}/operator/escalations`, { method: 'GET', headers: { Authorization: `Bearer ${TOKEN}` } });
+      assert.equal(r.status, 401);
+    } finally {
+      await named.close();
+    }
+  });
+
   it('refuses a short or empty configured token', () => {
+    assert.throws(() => operatorAuth({ operators: new Map([['alice', 'short']]) }), TypeError);
     assert.throws(() => operatorAuth({ token: '' }), TypeError);
     assert.throws(() => operatorAuth({ token: 'short' }), TypeError);
   });

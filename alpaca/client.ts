@@ -116,6 +116,8 @@ export interface AlpacaClientOptions {
   timeoutMs: number;
   fetch?: typeof fetch;
   userAgent?: string;
+  /** Told about every call (operation, HTTP status or 0 for no answer, duration); used for latency metrics. */
+  onCall?: (call: { operation: string; status: number; durationMs: number }) => void;
 }
 
 /** Printable ASCII without spaces, 1–128 characters (Alpaca: a malformed key is a 400). */
@@ -133,6 +135,7 @@ export class AlpacaClient {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #userAgent: string | undefined;
+  readonly #onCall: AlpacaClientOptions['onCall'];
 
   constructor(options: AlpacaClientOptions) {
     const base = new URL(options.baseUrl);
@@ -144,6 +147,7 @@ export class AlpacaClient {
     this.#timeoutMs = options.timeoutMs;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#userAgent = options.userAgent;
+    this.#onCall = options.onCall;
   }
 
   /**
@@ -231,6 +235,14 @@ export class AlpacaClient {
 
     let res: Response;
     let text: string;
+    const started = performance.now();
+    const told = (status: number) => {
+      try {
+        this.#onCall?.({ operation: what, status, durationMs: performance.now() - started });
+      } catch {
+        // metrics must not break a call
+      }
+    };
     try {
       res = await this.#fetch(`${this.#base}${path}`, {
         method,
@@ -241,7 +253,9 @@ export class AlpacaClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
       text = await res.text();
+      told(res.status);
     } catch (err) {
+      told(0);
       const name = (err as Error)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') throw new AlpacaApiError(`Alpaca ${what} timed out after ${this.#timeoutMs} ms`, { status: 0, kind: 'timeout' });
       throw new AlpacaApiError(`Alpaca ${what} unreachable: ${networkCode(err)}`, { status: 0, kind: 'network' });

@@ -1,6 +1,7 @@
-import fs from 'node:fs';
 import type { Knex } from 'knex';
-import { JsonRpcProvider, Network, Wallet } from 'ethers';
+import { JsonRpcProvider, Network } from 'ethers';
+import type { IssuerSigner } from './issuer-signer';
+import { openKeystoreFile } from './keystore';
 import type { Logger } from 'pino';
 import type { Clock } from '../machines/host/clock';
 import type { ChainConnection } from './chain-connection';
@@ -16,17 +17,12 @@ export interface ChainSettings {
 }
 
 /** Opens the issuer's signer from its encrypted JSON keystore; the password comes from a file, never the log. */
-export async function loadIssuerWallet(keystoreFile: string, passwordFile: string): Promise<Wallet> {
-  const json = fs.readFileSync(keystoreFile, 'utf8');
-  const password = fs.readFileSync(passwordFile, 'utf8').trim();
-  const wallet = await Wallet.fromEncryptedJson(json, password);
-  return wallet as Wallet;
-}
+export const loadIssuerWallet = openKeystoreFile;
 
 export async function connectChain(settings: ChainSettings, db: Knex, clock: Clock, log: Logger): Promise<ChainConnection> {
   // Static network and no block-number cache: we never want ethers to guess or serve a stale head.
   const provider = new JsonRpcProvider(settings.rpcUrl, Network.from(settings.chainId), { staticNetwork: true, cacheTimeout: -1 });
-  const wallet = (await loadIssuerWallet(settings.keystoreFile, settings.keystorePasswordFile)).connect(provider);
-  const transactions = new TransactionManager(db, provider, wallet, settings.chainId, settings.confirmations, clock, log.child({ part: 'transactions', network: settings.network }));
-  return { network: settings.network, chainId: settings.chainId, provider, transactions, issuer: wallet.address.toLowerCase() };
+  const signer: IssuerSigner = await openKeystoreFile(settings.keystoreFile, settings.keystorePasswordFile);
+  const transactions = new TransactionManager(db, provider, signer, settings.chainId, settings.confirmations, clock, log.child({ part: 'transactions', network: settings.network }));
+  return { network: settings.network, chainId: settings.chainId, provider, transactions, issuer: signer.address.toLowerCase() };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { type JsonRpcProvider, Transaction, type TransactionReceipt, type Wallet, isError } from 'ethers';
+import { type JsonRpcProvider, Transaction, type TransactionReceipt, isError } from 'ethers';
+import type { IssuerSigner } from './issuer-signer';
 import type { Logger } from 'pino';
 import { iso, type Clock } from '../machines/host/clock';
 import { failpoint } from '../machines/host/failpoints';
@@ -41,11 +42,17 @@ export class TransactionWouldRevertError extends Error {
  */
 export class TransactionManager {
   private queue: Promise<unknown> = Promise.resolve();
+  private confirmedListener: ((tx: { kind: string; confirmations: number; secondsSinceSigned: number }) => void) | undefined;
+
+  /** Told once per transaction, when it first reaches the configured confirmations (metrics). */
+  onConfirmed(listener: (tx: { kind: string; confirmations: number; secondsSinceSigned: number }) => void): void {
+    this.confirmedListener = listener;
+  }
 
   constructor(
     private readonly db: Knex,
     private readonly provider: JsonRpcProvider,
-    private readonly signer: Wallet,
+    private readonly signer: IssuerSigner,
     private readonly chainId: number,
     private readonly confirmations: number,
     private readonly clock: Clock,
@@ -90,6 +97,10 @@ export class TransactionManager {
     }
     if (confirmations < this.confirmations) return { status: 'pending', confirmations };
     await this.mark(intentId, 'confirmed', receipt.blockNumber);
+    if (row.status !== 'confirmed') {
+      const secondsSinceSigned = Math.max(0, (this.clock.now() - Date.parse(row.created_at)) / 1000);
+      this.confirmedListener?.({ kind: intentKind(intentId) ?? 'unknown', confirmations, secondsSinceSigned });
+    }
     return { status: 'confirmed', receipt, confirmations };
   }
 

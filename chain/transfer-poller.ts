@@ -39,6 +39,8 @@ export class TransferPoller {
   private stopped = true;
   private running: Promise<void> | undefined;
   private failures = 0;
+  /** The chain head last seen per vault, for the lag metric. */
+  private readonly heads = new Map<string, { network: string; vault: string; head: number }>();
 
   constructor(
     private readonly db: Knex,
@@ -60,6 +62,16 @@ export class TransferPoller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** How far behind the head each watched vault is: the last head seen against the stored cursor. */
+  async positions(): Promise<Array<{ network: string; vault: string; head: number; cursor: number }>> {
+    const out = [];
+    for (const h of this.heads.values()) {
+      const row = await this.db('chain_cursor').where({ network: h.network, vault_address: h.vault }).first();
+      if (row) out.push({ ...h, cursor: Number(row.last_block) });
+    }
+    return out;
   }
 
   private ticking: Promise<number> = Promise.resolve(0);
@@ -100,6 +112,7 @@ export class TransferPoller {
     const provider = chain.provider;
     const vault = asset.vaultAddress;
     const head = await provider.getBlockNumber();
+    this.heads.set(`${asset.network}:${vault}`, { network: asset.network, vault, head });
     const safeHead = head - this.settings.confirmations;
     let cursor = await this.db('chain_cursor').where({ network: asset.network, vault_address: vault }).first();
     if (!cursor) {

@@ -1,4 +1,7 @@
+import type { BlockList } from 'node:net';
 import Koa, { type Middleware } from 'koa';
+import compose from 'koa-compose';
+import helmet from 'koa-helmet';
 import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -12,8 +15,27 @@ import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
 import { operatorRoutes } from './routes/operator';
 import { tokenRoutes } from './routes/tokens';
-import { createMetrics } from './metrics';
+import type { ServiceMetrics } from './metrics';
+import { metricsRoutes } from './routes/metrics';
 import type { Registry } from 'prom-client';
+import { ipAllowList } from './guards/ip-allowlist';
+import { authFailureLimit, type RateLimit, rateLimit } from './guards/rate-limit';
+import type { AlpacaAuthState } from './auth/alpaca-auth';
+import type { OperatorIdentity } from './auth/operator-auth';
+
+/** Who may reach which endpoints, and how often. Absent parts are off. */
+export interface AccessPolicy {
+  /** Take the client address from X-Forwarded-For (only behind a proxy that overwrites it). */
+  trustProxy?: boolean;
+  alpacaAllowList?: BlockList;
+  operatorAllowList?: BlockList;
+  /** Per Alpaca credential (the API key, or each signature key id). */
+  alpacaRateLimit?: RateLimit;
+  /** Per named operator. */
+  operatorRateLimit?: RateLimit;
+  /** Failed authentications per client address. */
+  authFailureLimit?: RateLimit;
+}
 
 export interface AppDeps {
   log: Logger;
@@ -26,6 +48,10 @@ export interface AppDeps {
   alpacaAuth: Middleware;
   /** Authenticates operators (their own credential, never Alpaca's). */
   operatorAuth: Middleware;
+  /** Authenticates Prometheus scrapes of `/metrics` (its own token, or an operator's). */
+  metricsAuth?: Middleware;
+  metrics: ServiceMetrics;
+  access?: AccessPolicy;
   /** Alpaca-facing routes of the flows (mint, …), mounted behind alpacaAuth. */
   issuerRoutes?: Router[];
   bodyLimitBytes?: number;
@@ -46,6 +72,7 @@ export interface ObservedResponse {
 /** Every router the app mounts, by who may call it; the OpenAPI test walks these. */
 export interface AppRouters {
   health: Router;
+  metrics: Router;
   operator: Router;
   issuer: Router[];
 }
@@ -53,6 +80,7 @@ export interface AppRouters {
 export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
   return {
     health: healthRoutes(deps.db, deps.mode),
+    metrics: metricsRoutes(deps.metrics.registry),
     operator: operatorRoutes({ ...deps, metrics }),
     issuer: [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])],
   };
@@ -61,25 +89,51 @@ export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
 /** Builds the Koa app from its parts; no module state, so a test can run many side by side. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = true;
+  const access = deps.access ?? {};
+  // Forwarded headers are believed only when configured: otherwise anyone could claim an allowed address.
+  app.proxy = access.trustProxy ?? false;
   app.silent = true; // errors are logged once, by errorHandler
-  const metrics = createMetrics(deps.db);
+  const metrics = deps.metrics;
   const routers = appRouters(deps, metrics.registry);
   app.use(requestId(deps.log));
   if (deps.onResponse) app.use(observeResponses(deps.onResponse));
   app.use(metrics.httpTimer);
   app.use(errorHandler(deps.log));
+  app.use(helmet());
 
   app.use(routers.health.routes());
 
+  const failures = access.authFailureLimit ? authFailureLimit(access.authFailureLimit) : passThrough;
+  const operatorGate = compose([
+    ipAllowList(access.operatorAllowList),
+    failures,
+    deps.operatorAuth,
+    access.operatorRateLimit ? rateLimit(access.operatorRateLimit, (ctx) => `operator:${(ctx.state.operator as OperatorIdentity | undefined)?.id}`) : passThrough,
+  ]);
+  app.use(guarded(compose([ipAllowList(access.operatorAllowList), failures, deps.metricsAuth ?? deps.operatorAuth]), routers.metrics));
+
   app.use(jsonBody(deps.bodyLimitBytes ?? 64 * 1024));
 
-  app.use(routeScope('/operator', deps.operatorAuth, routers.operator));
+  app.use(routeScope('/operator', operatorGate, routers.operator));
 
+  const alpacaGate = compose([
+    ipAllowList(access.alpacaAllowList),
+    failures,
+    deps.alpacaAuth,
+    access.alpacaRateLimit ? rateLimit(access.alpacaRateLimit, (ctx) => alpacaCredential(ctx.state.auth as AlpacaAuthState | undefined)) : passThrough,
+  ]);
   for (const r of routers.issuer) {
-    app.use(guarded(deps.alpacaAuth, r));
+    app.use(guarded(alpacaGate, r));
   }
   return app;
+}
+
+const passThrough: Middleware = (_ctx, next) => next();
+
+/** The rate-limit key of an authenticated Alpaca call: the API key, or the signing key id. */
+function alpacaCredential(auth: AlpacaAuthState | undefined): string | undefined {
+  if (!auth) return undefined;
+  return auth.scheme === 'signature' ? `alpaca:signature:${auth.keyid}` : 'alpaca:api-key';
 }
 
 function observeResponses(onResponse: (r: ObservedResponse) => void): Middleware {

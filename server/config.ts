@@ -3,6 +3,11 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { ed25519PublicKeyFromPem } from './auth';
+import type { AccessPolicy } from './app';
+import { parseAllowList } from './guards/ip-allowlist';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const perMinute = z.coerce.number().int().min(0).max(1_000_000);
 
 /**
  * Everything the service reads from its environment, parsed once. `sandbox` (the default) runs on
@@ -47,6 +52,16 @@ const env = z.object({
   REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
   STATELY_INSPECT_URL: z.string().url().optional(),
+  // Access control and operations.
+  TRUST_PROXY: flag.default(false),
+  ALPACA_IP_ALLOWLIST: z.string().optional(),
+  OPERATOR_IP_ALLOWLIST: z.string().optional(),
+  ALPACA_RATE_LIMIT_PER_MINUTE: perMinute.default(1200),
+  OPERATOR_RATE_LIMIT_PER_MINUTE: perMinute.default(300),
+  AUTH_FAILURE_LIMIT_PER_MINUTE: perMinute.default(30),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  STUCK_FLOW_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(10 * 60_000).default(20_000),
   TRANSFER_POLL_MS: z.coerce.number().int().min(50).default(2_000),
   TRANSFER_MAX_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
 });
@@ -81,15 +96,77 @@ export interface ServiceConfig {
   redemption: { pollIntervalMs: number; deadlineMs: number; transferPollMs: number; transferMaxRange: number };
   /** WebSocket URL of a Stately inspector bridge; flows are streamed to it live when set. */
   inspectUrl?: string;
+  /** IP allow-lists, rate limits, proxy trust; absent means all off. */
+  access?: AccessPolicy;
+  /** Bearer token Prometheus presents on `/metrics` (operators' tokens work too). */
+  metricsToken?: string;
+  /** A flow with no progress for this long is reported stuck (default 30). */
+  stuckFlowMinutes?: number;
+  /** How long SIGTERM waits for in-flight requests and effects (default 20 s). */
+  shutdownTimeoutMs?: number;
 }
 
+/** Every variable the service reads, for `--help`-style listings and the README check. */
+export const CONFIG_VARIABLES = Object.keys(env.shape);
+
+/**
+ * Reads the environment, and first a file named by CONFIG_FILE (JSON object or `NAME=value` lines)
+ * whose values the environment overrides. Errors name the variable, never its value.
+ */
+export function configSource(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = source.CONFIG_FILE;
+  if (!file) return source;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${file}`);
+  }
+  const fromFile: Record<string, string> = {};
+  if (text.trimStart().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`CONFIG_FILE: ${file} is not valid JSON`);
+    }
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new ConfigError(`${k}: must be a string, number or boolean in ${file}`);
+      fromFile[k] = String(v);
+    }
+  } else {
+    for (const [i, line] of text.split(/\r?\n/).entries()) {
+      if (!line.trim() || line.trimStart().startsWith('#')) continue;
+      const m = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (!m) throw new ConfigError(`CONFIG_FILE: ${file} line ${i + 1} is not NAME=value`);
+      fromFile[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    }
+  }
+  const unknown = Object.keys(fromFile).filter((k) => !(k in env.shape));
+  if (unknown.length) throw new ConfigError(`CONFIG_FILE: unknown variable ${unknown.join(', ')}`);
+  return { ...fromFile, ...source };
+}
+
+/** A configuration problem: the message names the variable and what is wrong with it. */
+export class ConfigError extends Error {}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const e = env.parse(source);
+  const parsed = env.safeParse(configSource(source));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const e = parsed.data;
   const signatureKeys = new Map<string, KeyObject>();
   if (e.ALPACA_INBOUND_SIGNATURE_KEYS_FILE) {
     // { "<keyid>": "-----BEGIN PUBLIC KEY-----…" }: several during a key rotation.
-    const raw = JSON.parse(fs.readFileSync(e.ALPACA_INBOUND_SIGNATURE_KEYS_FILE, 'utf8')) as Record<string, string>;
-    for (const [keyid, pem] of Object.entries(raw)) signatureKeys.set(keyid, ed25519PublicKeyFromPem(pem));
+    const raw = fromFile('ALPACA_INBOUND_SIGNATURE_KEYS_FILE', e.ALPACA_INBOUND_SIGNATURE_KEYS_FILE, (text) => JSON.parse(text) as Record<string, string>);
+    for (const [keyid, pem] of Object.entries(raw)) {
+      try {
+        signatureKeys.set(keyid, ed25519PublicKeyFromPem(pem));
+      } catch {
+        throw new ConfigError(`ALPACA_INBOUND_SIGNATURE_KEYS_FILE: key ${keyid} is not an Ed25519 public key in PEM`);
+      }
+    }
   }
   const config: ServiceConfig = {
     mode: e.ISSUANCE_MODE,
@@ -106,10 +183,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
     inspectUrl: e.STATELY_INSPECT_URL,
+    access: {
+      trustProxy: e.TRUST_PROXY,
+      alpacaAllowList: allowList('ALPACA_IP_ALLOWLIST', e.ALPACA_IP_ALLOWLIST),
+      operatorAllowList: allowList('OPERATOR_IP_ALLOWLIST', e.OPERATOR_IP_ALLOWLIST),
+      alpacaRateLimit: e.ALPACA_RATE_LIMIT_PER_MINUTE ? { points: e.ALPACA_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 } : undefined,
+      operatorRateLimit: e.OPERATOR_RATE_LIMIT_PER_MINUTE ? { points: e.OPERATOR_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 } : undefined,
+      authFailureLimit: e.AUTH_FAILURE_LIMIT_PER_MINUTE ? { points: e.AUTH_FAILURE_LIMIT_PER_MINUTE, windowSeconds: 60 } : undefined,
+    },
+    metricsToken: e.METRICS_TOKEN,
+    stuckFlowMinutes: e.STUCK_FLOW_MINUTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS, transferPollMs: e.TRANSFER_POLL_MS, transferMaxRange: e.TRANSFER_MAX_RANGE },
   };
   if (e.RPC_URL) {
-    if (!e.ISSUER_KEYSTORE_FILE || !e.ISSUER_KEYSTORE_PASSWORD_FILE) throw new Error('RPC_URL needs ISSUER_KEYSTORE_FILE and ISSUER_KEYSTORE_PASSWORD_FILE');
+    if (!e.ISSUER_KEYSTORE_FILE || !e.ISSUER_KEYSTORE_PASSWORD_FILE) throw new ConfigError('RPC_URL needs ISSUER_KEYSTORE_FILE and ISSUER_KEYSTORE_PASSWORD_FILE');
     config.chain = {
       network: e.CHAIN_NETWORK,
       rpcUrl: e.RPC_URL,
@@ -122,7 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
   if (e.ALPACA_API_BASE_URL) {
     const oauth = e.ALPACA_OAUTH_CLIENT_ID && e.ALPACA_OAUTH_CLIENT_SECRET ? { authUrl: e.ALPACA_OAUTH_URL, clientId: e.ALPACA_OAUTH_CLIENT_ID, clientSecret: e.ALPACA_OAUTH_CLIENT_SECRET } : undefined;
     if (!e.ALPACA_ACCOUNT_ID || (!oauth && (!e.ALPACA_API_KEY_ID || !e.ALPACA_API_SECRET))) {
-      throw new Error('ALPACA_API_BASE_URL needs ALPACA_ACCOUNT_ID and either ALPACA_API_KEY_ID + ALPACA_API_SECRET or ALPACA_OAUTH_CLIENT_ID + ALPACA_OAUTH_CLIENT_SECRET');
+      throw new ConfigError('ALPACA_API_BASE_URL needs ALPACA_ACCOUNT_ID and either ALPACA_API_KEY_ID + ALPACA_API_SECRET or ALPACA_OAUTH_CLIENT_ID + ALPACA_OAUTH_CLIENT_SECRET');
     }
     config.alpaca = { baseUrl: e.ALPACA_API_BASE_URL, accountId: e.ALPACA_ACCOUNT_ID, keyId: e.ALPACA_API_KEY_ID, secret: e.ALPACA_API_SECRET, oauth, timeoutMs: e.ALPACA_TIMEOUT_MS };
   }
@@ -132,14 +220,38 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     if (!config.operatorToken && !config.operators?.size) missing.push('OPERATOR_TOKEN or OPERATOR_TOKENS_FILE');
     if (!config.chain) missing.push('RPC_URL (with ISSUER_KEYSTORE_FILE, ISSUER_KEYSTORE_PASSWORD_FILE)');
     if (!config.alpaca) missing.push('ALPACA_API_BASE_URL (with ALPACA_ACCOUNT_ID and Basic or OAuth credentials)');
-    if (missing.length) throw new Error(`production mode needs: ${missing.join(', ')}`);
+    if (missing.length) throw new ConfigError(`production mode needs: ${missing.join(', ')}`);
   }
   return config;
 }
 
 /** `{ "<operator id>": "<bearer token>" }`: one entry per person, so actions are journaled under a name. */
 function readOperators(file: string): Map<string, string> {
-  const parsed = z.record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/), z.string().min(16)).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error('OPERATOR_TOKENS_FILE must map operator ids to tokens of at least 16 characters');
+  const json = fromFile('OPERATOR_TOKENS_FILE', file, (text) => JSON.parse(text) as unknown);
+  const parsed = z.record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/), z.string().min(16)).safeParse(json);
+  if (!parsed.success) throw new ConfigError('OPERATOR_TOKENS_FILE: must map operator ids to tokens of at least 16 characters');
   return new Map(Object.entries(parsed.data));
+}
+
+function fromFile<T>(variable: string, file: string, parse: (text: string) => T): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`${variable}: cannot read ${file}`);
+  }
+  try {
+    return parse(text);
+  } catch {
+    throw new ConfigError(`${variable}: ${file} is not valid JSON`);
+  }
+}
+
+function allowList(variable: string, spec: string | undefined) {
+  if (!spec) return undefined;
+  try {
+    return parseAllowList(spec);
+  } catch (err) {
+    throw new ConfigError(`${variable}: ${(err as Error).message}`);
+  }
 }

@@ -36,16 +36,17 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
   const service = await startService(
     config,
     log,
-    async ({ db, clock }) => {
+    async ({ db, clock, metrics }) => {
       let chainId = chainSettings.chainId;
       if (chainId === undefined) {
         const probe = await fetch(chainSettings.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
         chainId = Number(((await probe.json()) as { result: string }).result);
       }
       const chain = await connectChain({ ...chainSettings, chainId }, db, clock, log);
+      chain.transactions.onConfirmed((tx) => metrics.transactionConfirmed(tx));
       chains.set(chain.network, chain);
       const auth = alpacaSettings.oauth ? new ClientCredentialsAuth(alpacaSettings.oauth) : new BasicAuth(alpacaSettings.keyId!, alpacaSettings.secret!);
-      const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth, timeoutMs: alpacaSettings.timeoutMs });
+      const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth, timeoutMs: alpacaSettings.timeoutMs, onCall: (call) => metrics.alpacaCall(call) });
       const settings: MintSettings = {
         ...DEFAULT_MINT_SETTINGS,
         journalTimeoutMs: config.mint.journalTimeoutMs,
@@ -84,6 +85,7 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
     service.clock,
     log.child({ part: 'transfer-poller' }),
   );
+  service.metrics.setPollerSource(() => poller.positions());
   if (options.autoRun !== false) poller.start();
   return { ...service, chains, poller };
 }

@@ -1,21 +1,55 @@
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../machines/host/clock';
+import type { EffectObserver } from '../machines/host/outbox-runner';
+import type { CommittedTransition } from '../machines/host/flow-host';
+
+/** What the transfer poller reports about how far behind the chain head it is. */
+export interface PollerPosition {
+  network: string;
+  vault: string;
+  head: number;
+  cursor: number;
+}
 
 /**
- * Prometheus metrics for operators (`GET /operator/metrics`). Flow, outbox and timer gauges are read
- * from the database at scrape time, so every instance reports the same truth; request durations and
- * process metrics are this instance's own. One registry per app (no global state).
+ * Prometheus metrics (`GET /metrics`). Flow, outbox, timer and transaction gauges are read from the
+ * database at scrape time, so every instance reports the same truth; counters and latency histograms
+ * are this instance's own. One registry per service (no global state), so tests run services side by side.
  */
-export function createMetrics(db: Knex): { registry: Registry; httpTimer: Middleware } {
+export interface ServiceMetrics {
+  registry: Registry;
+  httpTimer: Middleware;
+  /** Feed of committed transitions (host.onTransition). */
+  transition(t: CommittedTransition): void;
+  /** Outbox effect attempts (the runner's observer). */
+  effects: EffectObserver;
+  /** One Alpaca Broker API call. */
+  alpacaCall(call: { operation: string; status: number; durationMs: number }): void;
+  /** One of our transactions reached the configured confirmations. */
+  transactionConfirmed(tx: { kind: string; confirmations: number; secondsSinceSigned: number }): void;
+  /** Where the transfer pollers stand; read at scrape time. */
+  setPollerSource(source: () => Promise<PollerPosition[]>): void;
+}
+
+export interface MetricsOptions {
+  clock: Clock;
+  /** A flow that has not moved for this long counts as stuck. */
+  stuckAfterMinutes: number;
+}
+
+export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'issuance_' });
+  const registers = [registry];
+  let pollerSource: () => Promise<PollerPosition[]> = async () => [];
 
   new Gauge({
     name: 'issuance_flows',
     help: 'Flows by type and state',
     labelNames: ['type', 'state', 'needs_operator'],
-    registers: [registry],
+    registers,
     async collect() {
       this.reset();
       const rows = await db('flows').select('flow_type', 'state', 'needs_operator').count({ n: '*' }).groupBy('flow_type', 'state', 'needs_operator');
@@ -23,10 +57,33 @@ export function createMetrics(db: Knex): { registry: Registry; httpTimer: Middle
     },
   });
   new Gauge({
-    name: 'issuance_outbox_effects',
-    help: 'Outbox effects by type and status (pending ones are waiting or retrying; failed ones need a look)',
+    name: 'issuance_flows_stuck',
+    help: `Active flows that have not moved for ${options.stuckAfterMinutes} minutes or more, by type and state (alert when > 0)`,
+    labelNames: ['type', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      const before = new Date(options.clock.now() - options.stuckAfterMinutes * 60_000).toISOString();
+      const rows = await db('flows').where({ status: 'active' }).andWhere('updated_at', '<', before).select('flow_type', 'state').count({ n: '*' }).groupBy('flow_type', 'state');
+      for (const r of rows as any[]) this.set({ type: r.flow_type, state: r.state }, Number(r.n));
+    },
+  });
+  new Gauge({
+    name: 'issuance_flows_needing_operator',
+    help: 'Flows parked in a state that needs a person (alert when > 0)',
+    labelNames: ['type'],
+    registers,
+    async collect() {
+      this.reset();
+      const rows = await db('flows').where({ needs_operator: true }).whereNot({ status: 'done' }).select('flow_type').count({ n: '*' }).groupBy('flow_type');
+      for (const r of rows as any[]) this.set({ type: r.flow_type }, Number(r.n));
+    },
+  });
+  new Gauge({
+    name: 'issuance_outbox_depth',
+    help: 'Outbox effects by type and status (pending: waiting or retrying; failed: parked)',
     labelNames: ['type', 'status'],
-    registers: [registry],
+    registers,
     async collect() {
       this.reset();
       const rows = await db('outbox').whereIn('status', ['pending', 'failed']).select('type', 'status').count({ n: '*' }).groupBy('type', 'status');
@@ -36,30 +93,69 @@ export function createMetrics(db: Knex): { registry: Registry; httpTimer: Middle
   new Gauge({
     name: 'issuance_timers_pending',
     help: 'Durable timers not yet fired',
-    registers: [registry],
+    registers,
     async collect() {
       const [row] = await db('timers').count({ n: '*' });
       this.set(Number(row?.n ?? 0));
     },
   });
   new Gauge({
+    name: 'issuance_timer_lag_seconds',
+    help: 'How late the most overdue durable timer is (0 when none is due)',
+    registers,
+    async collect() {
+      const now = options.clock.now();
+      const [row] = await db('timers').where('due_at', '<=', now).min({ due: 'due_at' });
+      const due = row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+      this.set(due === undefined ? 0 : Math.max(0, (now - due) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'issuance_transfer_poller_lag_blocks',
+    help: 'Chain head minus the last block the transfer poller has processed, per vault',
+    labelNames: ['network', 'vault'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const p of await pollerSource()) this.set({ network: p.network, vault: p.vault }, Math.max(0, p.head - p.cursor));
+    },
+  });
+  new Gauge({
     name: 'issuance_transfer_cursor_block',
     help: 'Last block the transfer poller has processed, per vault',
     labelNames: ['network', 'vault'],
-    registers: [registry],
+    registers,
     async collect() {
       this.reset();
       for (const r of await db('chain_cursor')) this.set({ network: r.network, vault: r.vault_address }, Number(r.last_block));
     },
   });
+  new Gauge({
+    name: 'issuance_chain_transactions',
+    help: 'Our chain transactions by status (signed and broadcast ones are waiting for confirmations)',
+    labelNames: ['status'],
+    registers,
+    async collect() {
+      this.reset();
+      const rows = await db('chain_transactions').select('status').count({ n: '*' }).groupBy('status');
+      for (const r of rows as any[]) this.set({ status: r.status }, Number(r.n));
+    },
+  });
 
+  const transitions = new Counter({ name: 'issuance_transitions_total', help: 'Committed flow transitions by flow type and event', labelNames: ['type', 'event'], registers });
+  const attempts = new Counter({ name: 'issuance_effect_attempts_total', help: 'Outbox effect attempts by effect type and outcome (succeeded, retrying, failed)', labelNames: ['effect', 'outcome'], registers });
+  const effectSeconds = new Histogram({ name: 'issuance_effect_duration_seconds', help: 'Duration of one outbox effect attempt', labelNames: ['effect'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
+  const alpacaSeconds = new Histogram({ name: 'issuance_alpaca_call_duration_seconds', help: 'Alpaca Broker API call latency by operation and status (0: no answer)', labelNames: ['operation', 'status'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+  const confirmed = new Counter({ name: 'issuance_chain_transactions_confirmed_total', help: 'Our transactions that reached the configured confirmations, by kind', labelNames: ['kind'], registers });
+  const confirmSeconds = new Histogram({ name: 'issuance_chain_confirmation_seconds', help: 'Time from signing a transaction to its configured confirmations', labelNames: ['kind'], buckets: [1, 2, 5, 10, 30, 60, 120, 300, 900], registers });
   const duration = new Histogram({
     name: 'issuance_http_request_duration_seconds',
     help: 'HTTP request duration by method, matched route and status',
     labelNames: ['method', 'route', 'status'],
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
+    registers,
   });
+
   const httpTimer: Middleware = async (ctx, next) => {
     const end = duration.startTimer();
     try {
@@ -69,5 +165,28 @@ export function createMetrics(db: Knex): { registry: Registry; httpTimer: Middle
       end({ method: ctx.method, route: (ctx as any)._matchedRoute ?? 'unmatched', status: String(ctx.status) });
     }
   };
-  return { registry, httpTimer };
+
+  return {
+    registry,
+    httpTimer,
+    transition(t) {
+      transitions.inc({ type: t.definition.type, event: t.event.type });
+    },
+    effects: {
+      attempted({ type, outcome, durationMs }) {
+        attempts.inc({ effect: type, outcome });
+        effectSeconds.observe({ effect: type }, durationMs / 1000);
+      },
+    },
+    alpacaCall({ operation, status, durationMs }) {
+      alpacaSeconds.observe({ operation, status: String(status) }, durationMs / 1000);
+    },
+    transactionConfirmed({ kind, secondsSinceSigned }) {
+      confirmed.inc({ kind });
+      confirmSeconds.observe({ kind }, secondsSinceSigned);
+    },
+    setPollerSource(source) {
+      pollerSource = source;
+    },
+  };
 }

@@ -17,8 +17,10 @@ import { AssetRegistry } from '../persistence/registry/assets';
 import { type AppDeps, createApp } from './app';
 import { alpacaAuth, operatorAuth } from './auth';
 import type { ServiceConfig } from './config';
+import { createMetrics, type ServiceMetrics } from './metrics';
 
 export interface ServiceParts {
+  metrics: ServiceMetrics;
   db: Knex;
   host: FlowHost;
   accounts: AccountRegistry;
@@ -42,6 +44,19 @@ export interface Service extends ServiceParts {
   close(): Promise<void>;
 }
 
+/** Resolves true if `work` settles before the deadline, false if the deadline comes first. */
+async function within(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function databaseConfig(config: ServiceConfig): DatabaseConfig {
   return config.databaseUrl ? { client: 'pg', connection: config.databaseUrl } : sqliteFile(config.dataDir);
 }
@@ -53,7 +68,7 @@ export function databaseConfig(config: ServiceConfig): DatabaseConfig {
 export async function startService(
   config: ServiceConfig,
   log: Logger,
-  moduleSource: FlowModule[] | ((base: { db: Knex; clock: Clock; log: Logger }) => Promise<FlowModule[]>) = [],
+  moduleSource: FlowModule[] | ((base: { db: Knex; clock: Clock; log: Logger; metrics: ServiceMetrics }) => Promise<FlowModule[]>) = [],
   options: {
     clock?: Clock;
     runner?: OutboxRunnerOptions;
@@ -66,13 +81,15 @@ export async function startService(
 ): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const db = await openDatabase(databaseConfig(config));
-  const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log }) : moduleSource;
+  const metrics = createMetrics(db, { clock, stuckAfterMinutes: config.stuckFlowMinutes ?? 30 });
+  const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log, metrics }) : moduleSource;
   const host = new FlowHost(db, modules.map((m) => m.definition), clock);
-  const parts: ServiceParts = { db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
+  host.onTransition((t) => metrics.transition(t));
+  const parts: ServiceParts = { metrics, db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
-  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, ...options.runner });
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, observer: metrics.effects, ...options.runner });
   const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
   host.onCommitted(() => {
     runner.kick();
@@ -96,6 +113,8 @@ export async function startService(
       now: () => clock.now(),
     }),
     operatorAuth: operatorAuth({ token: config.operatorToken, operators: config.operators }),
+    metricsAuth: operatorAuth({ token: config.operatorToken, operators: new Map([...(config.operators ?? []), ...(config.metricsToken ? [['prometheus', config.metricsToken] as [string, string]] : [])]) }),
+    access: config.access,
     issuerRoutes: modules.flatMap((m) => m.routes?.(parts) ?? []),
     receiptBalance: options.receiptBalance,
     onResponse: options.onResponse,
@@ -120,23 +139,32 @@ export async function startService(
     scheduler.start();
   }
 
-  let closed = false;
+  let closing: Promise<void> | undefined;
+  const shutdownTimeoutMs = config.shutdownTimeoutMs ?? 20_000;
   return {
     ...parts,
     server,
     runner,
     scheduler,
     url,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await runner.stop();
-      await scheduler.stop();
-      await options.onClose?.();
-      inspection?.stop();
-      await db.destroy();
+    /**
+     * Graceful stop: no new connections, in-flight requests and effects get until the shutdown bound
+     * to finish, then the database closes. Whatever is cut off is safe: an unanswered request is
+     * retried by its caller, and an effect's lease is taken back and the effect re-run idempotently.
+     */
+    close() {
+      closing ??= (async () => {
+        const deadline = Date.now() + shutdownTimeoutMs;
+        const requestsDone = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const requestsFinished = await within(requestsDone, deadline);
+        server.closeAllConnections();
+        const workFinished = await within(Promise.all([runner.stop(), scheduler.stop(), options.onClose?.()]), deadline);
+        if (!requestsFinished || !workFinished) log.warn({ requestsFinished, workFinished, shutdownTimeoutMs }, 'shutdown bound reached; unfinished work resumes at the next start');
+        inspection?.stop();
+        await db.destroy();
+      })();
+      return closing;
     },
   };
 }

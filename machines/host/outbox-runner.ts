@@ -19,6 +19,12 @@ export interface OutboxRunnerOptions {
    * it off; leases then expire after `leaseMs`.
    */
   exclusive?: boolean;
+  observer?: EffectObserver;
+}
+
+/** Told about every effect attempt (metrics); must not throw. */
+export interface EffectObserver {
+  attempted(attempt: { type: string; outcome: 'succeeded' | 'retrying' | 'failed'; durationMs: number }): void;
 }
 
 /**
@@ -36,6 +42,7 @@ export class OutboxRunner {
   private readonly leaseMs: number;
   private readonly batchSize: number;
   private readonly exclusive: boolean;
+  private readonly observer: EffectObserver | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -49,6 +56,7 @@ export class OutboxRunner {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.batchSize = options.batchSize ?? 20;
     this.exclusive = options.exclusive ?? false;
+    this.observer = options.observer;
   }
 
   async start(): Promise<void> {
@@ -151,12 +159,22 @@ export class OutboxRunner {
       return;
     }
     let result: FlowEvent | undefined;
+    const started = performance.now();
+    const observe = (outcome: 'succeeded' | 'retrying' | 'failed') => {
+      try {
+        this.observer?.attempted({ type: row.type, outcome, durationMs: performance.now() - started });
+      } catch {
+        // observers must not break effects
+      }
+    };
     try {
       await failpoint(`outbox.before.${row.type}`);
       result = await adapter.run(params, ctx);
+      observe('succeeded');
     } catch (err) {
       const error = sanitized(err instanceof Error ? err : new Error(String(err)));
       const permanent = error instanceof PermanentEffectError;
+      observe(!permanent && attempt < adapter.retry.maxAttempts ? 'retrying' : 'failed');
       if (!permanent && attempt < adapter.retry.maxAttempts) {
         const delay = backoffDelay(adapter.retry, attempt);
         await this.db('outbox')

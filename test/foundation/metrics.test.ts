@@ -21,7 +21,7 @@ describe('operator metrics (Prometheus)', () => {
       assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
       assert.match(text, /issuance_flows\{type="payout",state="open",needs_operator="false"\} 1/);
       assert.match(text, /issuance_flows\{type="payout",state="paying",needs_operator="false"\} 1/);
-      assert.match(text, /issuance_outbox_effects\{type="sendPayout",status="pending"\} 1/);
+      assert.match(text, /issuance_outbox_depth\{type="sendPayout",status="pending"\} 1/);
       assert.match(text, /issuance_timers_pending 1/);
       assert.match(text, /issuance_http_request_duration_seconds_count\{method="GET",route="\/tokenization\/tokens",status="200"\} 1/);
       assert.ok(!text.includes(svc.apiKey));

@@ -85,6 +85,15 @@ export async function startService(
   const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log, metrics }) : moduleSource;
   const host = new FlowHost(db, modules.map((m) => m.definition), clock);
   host.onTransition((t) => metrics.transition(t));
+  const flowLog = log.child({ part: 'flows' });
+  host.onTransition((t) => {
+    // The tokenization request id ties a flow's lines to Alpaca's request and to the HTTP requests about it.
+    const context = t.flow.snapshot.context as { tokenizationRequestId?: string } | undefined;
+    flowLog.info(
+      { flowId: t.flowId, flowType: t.definition.type, seq: t.flow.seq, event: t.event.type, state: t.flow.state, needsOperator: t.flow.needsOperator, correlationId: context?.tokenizationRequestId ?? t.flowId },
+      'flow transition',
+    );
+  });
   const parts: ServiceParts = { metrics, db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
 
   const effects: EffectAdapters = {};

@@ -169,8 +169,10 @@ export class OutboxRunner {
     };
     try {
       await failpoint(`outbox.before.${row.type}`);
+      this.log.debug({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt }, 'effect started');
       result = await adapter.run(params, ctx);
       observe('succeeded');
+      this.log.info({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, result: result?.type, ms: Math.round(performance.now() - started) }, 'effect succeeded');
     } catch (err) {
       const error = sanitized(err instanceof Error ? err : new Error(String(err)));
       const permanent = error instanceof PermanentEffectError;
@@ -180,10 +182,10 @@ export class OutboxRunner {
         await this.db('outbox')
           .where({ effect_id: row.effect_id })
           .update({ lease_until: 0, next_attempt_at: this.clock.now() + delay, last_error: error.message.slice(0, 500), updated_at: iso(this.clock.now()) });
-        this.log.warn({ effectId: row.effect_id, type: row.type, attempt, retryInMs: delay, error: error.message }, 'effect failed; will retry');
+        this.log.warn({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, retryInMs: delay, error: error.message }, 'effect failed; will retry');
         return;
       }
-      this.log.error({ effectId: row.effect_id, type: row.type, attempt, error: error.message }, 'effect failed for good');
+      this.log.error({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, error: error.message }, 'effect failed for good');
       await this.report(row, adapter.failed(error, ctx, params), 'failed', error.message);
       return;
     }

@@ -66,7 +66,7 @@ const FAST_RETRIES: IssuanceOptions = {
 };
 
 /** A real devnet with the vault, the fake Alpaca over HTTP, and the service, seeded with one asset and one linked AP. */
-export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintEnv> {
+export async function startMintEnv(options: IssuanceOptions = {}, setup: { log?: pino.Logger; config?: Partial<ServiceConfig> } = {}): Promise<MintEnv> {
   const dir = tempDir('issuance-mint-');
   const statePath = path.join(dir, 'anvil-state.json');
   const chain = await startSandboxChain(path.join(dir, 'chain'), { statePath });
@@ -80,8 +80,9 @@ export async function startMintEnv(options: IssuanceOptions = {}): Promise<MintE
   const rpc = await startRpcProxy(chain.devnet.rpcUrl);
   const config = mintEnvConfig(dir, chain, { url: alpaca.url, accountId, ...credentials }, apiKey, operatorToken);
   config.chain = { ...config.chain!, rpcUrl: rpc.url };
+  Object.assign(config, setup.config);
   const clock = new AdjustableClock();
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = setup.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...options, poller: { ...FAST_RETRIES.poller, ...options.poller } });
   alpaca.issuerBaseUrl = svc.url;
 

@@ -14,7 +14,7 @@ export interface CrashHarness {
   chain: SandboxChain;
   provider: JsonRpcProvider;
   alpaca: FakeAlpaca;
-  spawn(dataDir: string, crashAt?: string): Promise<ChildService>;
+  spawn(dataDir: string, crashAt?: string, extraEnv?: Record<string, string>): Promise<ChildService>;
   operator(svc: ChildService, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }>;
   waitForFlow(svc: ChildService, flowId: string, state: string, timeoutMs?: number): Promise<any>;
   /** Registers an AP with the sandbox AP wallet (and the asset if missing) and links it; returns its client id. */
@@ -56,8 +56,8 @@ export async function startCrashHarness(): Promise<CrashHarness> {
     chain,
     provider,
     alpaca,
-    async spawn(dataDir, crashAt) {
-      const svc = await spawnService(env(dataDir, crashAt));
+    async spawn(dataDir, crashAt, extraEnv = {}) {
+      const svc = await spawnService({ ...env(dataDir, crashAt), ...extraEnv });
       alpaca.issuerBaseUrl = svc.url;
       return svc;
     },

@@ -13,6 +13,7 @@ import { errorHandler } from './error-handler';
 import { requestId } from './request-id';
 import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
+import { openApiRoutes } from './routes/openapi';
 import { operatorRoutes } from './routes/operator';
 import { tokenRoutes } from './routes/tokens';
 import type { ServiceMetrics } from './metrics';
@@ -71,6 +72,8 @@ export interface ObservedResponse {
 
 /** Every router the app mounts, by who may call it; the OpenAPI test walks these. */
 export interface AppRouters {
+  /** No credentials, no body: mounted before the body reader and every gate. */
+  public: Router[];
   health: Router;
   metrics: Router;
   operator: Router;
@@ -79,6 +82,7 @@ export interface AppRouters {
 
 export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
   return {
+    public: [openApiRoutes()],
     health: healthRoutes(deps.db, deps.mode),
     metrics: metricsRoutes(deps.metrics.registry),
     operator: operatorRoutes({ ...deps, metrics }),
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(helmet());
 
   app.use(routers.health.routes());
+  for (const r of routers.public) app.use(r.routes());
 
   const failures = access.authFailureLimit ? authFailureLimit(access.authFailureLimit) : passThrough;
   const operatorGate = compose([

@@ -162,12 +162,16 @@ export const securitySchemes = {
   // OpenAPI has no scheme type for RFC 9421; an apiKey-in-header entry names the header and the description says the rest.
   AlpacaHttpSignature: { type: 'apiKey', in: 'header', name: 'Signature', description: signatureDescription },
   OperatorBearer: { type: 'http', scheme: 'bearer', description: 'An operator token (OPERATOR_TOKEN or OPERATOR_TOKENS_FILE), a credential Alpaca never holds.' },
+  MetricsBearer: { type: 'http', scheme: 'bearer', description: 'The scrape token (METRICS_TOKEN) or any operator token.' },
 };
 
-export const alpacaSecurity = [{ AlpacaApiKey: [] }, { AlpacaHttpSignature: [] }];
-export const operatorSecurity = [{ OperatorBearer: [] }];
+type SecurityRequirement = Record<string, string[]>;
+/** Either Alpaca scheme (two requirement objects: one or the other). */
+export const alpacaSecurity: SecurityRequirement[] = [{ AlpacaApiKey: [] }, { AlpacaHttpSignature: [] }];
+export const operatorSecurity: SecurityRequirement[] = [{ OperatorBearer: [] }];
+export const metricsSecurity: SecurityRequirement[] = [{ MetricsBearer: [] }];
 
-const OPERATOR_AUTH_CODES: string[] = ['missing_credentials', 'invalid_operator_token'];
+export const OPERATOR_AUTH_CODES: string[] = ['missing_credentials', 'invalid_operator_token'];
 const ALPACA_AUTH_CODES: string[] = AUTH_ERROR_CODES.filter((c) => c !== 'invalid_operator_token');
 
 /** What the JSON body reader answers on any POST, PUT or PATCH, before a handler sees the request. */
@@ -176,14 +180,40 @@ export const BODY_ERRORS_400: ErrorShapes = { codes: ['malformed_json', 'invalid
 export const responses: Record<string, Response> = {
   AlpacaUnauthorized: errorResponse('Missing or failed Alpaca credentials (API key or signature).', { codes: ALPACA_AUTH_CODES }),
   OperatorUnauthorized: errorResponse('Missing or wrong operator bearer token.', { codes: OPERATOR_AUTH_CODES }),
+  NotAllowedAddress: errorResponse('The client address is outside the allow-list of this endpoint (ALPACA_IP_ALLOWLIST, OPERATOR_IP_ALLOWLIST).', { codes: ['ip_not_allowed'] }),
+  RateLimited: {
+    ...errorResponse('Too many requests for this credential, or too many failed authentications from this address.', { codes: ['rate_limited'] }),
+    headers: { 'Retry-After': { description: 'Seconds to wait before the next attempt.', schema: { type: 'integer', minimum: 1 } } },
+  },
   BodyTooLarge: errorResponse('The body exceeds BODY_LIMIT_BYTES (the connection is closed).', { codes: ['body_too_large'] }),
   UnsupportedMediaType: errorResponse('A non-empty body that is not `application/json`.', { codes: ['unsupported_media_type'] }),
   InternalError: { description: 'An unexpected failure (Alpaca retries 5xx).', content: json(ref('InternalError')) },
 };
 
 /**
- * What an answer looks like when no route matched (404 `route_not_found`, 405 `method_not_allowed`,
- * or a 401/4xx from the auth and body layers that run before routing).
+ * The answer when no route took the request: 404 `route_not_found`, 405 `method_not_allowed`, or a
+ * 4xx from the layers that run before routing: the body reader on writes, the operator gate on any
+ * `/operator/...` path, the Alpaca gate on an Alpaca path called with another method. Listed in
+ * `components.responses.NoRoute`; the statuses it may carry are these.
  */
-export const UNMATCHED_ROUTE_SCHEMA = ref('Error');
-export const UNMATCHED_ROUTE_STATUSES = [400, 401, 404, 405, 413, 415];
+export const NO_ROUTE_STATUSES = [400, 401, 403, 404, 405, 413, 415, 429];
+
+responses.NoRoute = errorResponse('No route matched the method and path.', {
+  codes: [
+    'route_not_found',
+    'method_not_allowed',
+    'bad_request',
+    ...AUTH_ERROR_CODES,
+    'ip_not_allowed',
+    'rate_limited',
+    ...(BODY_ERRORS_400.codes ?? []),
+    'body_too_large',
+    'unsupported_media_type',
+  ],
+});
+
+/** OPTIONS on an Alpaca path, once the caller is authenticated: the methods the path takes, no body. */
+responses.AllowedMethods = {
+  description: 'The methods this path takes (OPTIONS on an Alpaca path, after authentication).',
+  headers: { Allow: { description: 'Comma-separated methods, e.g. `HEAD, GET`.', schema: { type: 'string' } } },
+};

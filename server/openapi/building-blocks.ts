@@ -70,6 +70,8 @@ export interface ErrorShapes {
   eventNotAccepted?: boolean;
   /** Exact `{code, message}` pairs (Alpaca's documented reason strings), or a message pattern. */
   reasons?: { code: string; message?: string; messagePattern?: string }[];
+  /** Other error bodies, in full. */
+  shapes?: JsonSchema[];
 }
 
 /** An error response whose body must be one of the listed shapes and codes. */
@@ -82,6 +84,7 @@ export function errorResponse(description: string, shapes: ErrorShapes): Respons
   }
   if (shapes.validation) variants.push(ref('ValidationError'));
   if (shapes.eventNotAccepted) variants.push(ref('EventNotAcceptedError'));
+  variants.push(...(shapes.shapes ?? []));
   if (variants.length === 0) throw new Error(`error response "${description}" lists no shape`);
   return { description, content: json(variants.length === 1 ? variants[0]! : { anyOf: variants }) };
 }
@@ -93,5 +96,6 @@ export function mergeErrors(description: string, ...shapes: ErrorShapes[]): Resp
     reasons: shapes.flatMap((s) => s.reasons ?? []),
     validation: shapes.some((s) => s.validation),
     eventNotAccepted: shapes.some((s) => s.eventNotAccepted),
+    shapes: shapes.flatMap((s) => s.shapes ?? []),
   });
 }

@@ -1,4 +1,4 @@
-import { type ErrorShapes, errorResponse, jsonBody, mergeErrors, object, ok, type Operation, type Parameter, type Paths, pathParam, ref, type Response, responseRef } from './building-blocks';
+import { type ErrorShapes, errorResponse, json, jsonBody, mergeErrors, object, ok, type Operation, type Parameter, type Paths, pathParam, ref, type Response, responseRef } from './building-blocks';
 import { BODY_ERRORS_400, metricsSecurity, operatorSecurity } from './components';
 
 /** What the gate in front of every operator route answers: allow-list, bearer token, rate limits. */
@@ -26,6 +26,7 @@ function write(op: Omit<Operation, 'security' | 'tags'>, badRequest: { descripti
   };
 }
 
+const text = { type: 'string' };
 const query = (name: string, description: string, schema: Parameter['schema']): Parameter => ({ name, in: 'query', required: false, description, schema });
 
 const apId = pathParam('apId', 'The AP id (a ULID).');
@@ -134,22 +135,34 @@ export const operatorPaths: Paths = {
     get: read(
       {
         operationId: 'listFlows',
-        summary: 'Flows, most recently changed first',
+        summary: 'Flows, most recently changed first, a page at a time',
+        description: 'Filters combine. An unknown query parameter is refused, so a misspelt filter never lists every flow.',
         parameters: [
           query('type', 'Only flows of this type (`mint`, `redemption`).', { type: 'string', maxLength: 40 }),
-          query('state', 'Only flows in this state.', { type: 'string', maxLength: 200 }),
+          query('state', 'Only flows in this state, or under this parent state (`minting` lists `minting.submitting` and `minting.confirming`).', { type: 'string', minLength: 1, maxLength: 200 }),
+          query('asset', 'Only flows of this token or underlying symbol, any case (`tAAPL`, `AAPL`).', { type: 'string', minLength: 1, maxLength: 40 }),
           query('needs_operator', 'Only flows that need (`true`) or do not need (`false`) a person.', { type: 'string', enum: ['true', 'false'] }),
+          query('stuck', '`true`: only active flows with no event for `stuck_minutes`.', { type: 'string', enum: ['true', 'false'] }),
+          query('stuck_minutes', 'With `stuck=true`: how long without an event counts as stuck.', { type: 'integer', minimum: 1, maximum: 525600, default: 30 }),
+          query('older_than', 'Only flows created at least this many seconds ago.', { type: 'integer', minimum: 0, maximum: 315360000 }),
+          query('since', 'Only flows created at or after this instant (ISO 8601 with an offset).', { type: 'string', format: 'date-time' }),
           query('limit', 'At most this many flows.', { type: 'integer', minimum: 1, maximum: 500, default: 100 }),
+          query('cursor', "The previous page's `next_cursor`.", { type: 'string', maxLength: 400 }),
         ],
-        responses: { 200: ok('The flows.', object({ flows: { type: 'array', items: ref('FlowSummary') } })) },
+        responses: {
+          200: ok(
+            'A page of flows.',
+            object({ flows: { type: 'array', items: ref('FlowSummary') }, next_cursor: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'Pass as `cursor` for the next page; null on the last page.' } }),
+          ),
+        },
       },
-      'A query parameter failed validation.',
+      'A query parameter failed validation (or is not one this endpoint takes).',
     ),
   },
   '/operator/flows/{flowId}': {
     get: read({
       operationId: 'getFlow',
-      summary: 'One flow: its snapshot, journal, outbox effects and timers',
+      summary: 'One flow: its snapshot, the operator events it takes, its journal (raw and as a timeline), outbox effects and timers',
       parameters: [flowId],
       responses: { 200: ok('The flow.', ref('FlowDetail')), 404: flowNotFound },
     }),
@@ -173,10 +186,42 @@ export const operatorPaths: Paths = {
         responses: {
           200: ok('The flow after the event.', object({ flow: ref('Flow') })),
           404: flowNotFound,
-          409: errorResponse('The flow is in a state that does not take this event; nothing was written.', { eventNotAccepted: true }),
+          409: errorResponse('The flow is in a state that does not take this event; nothing was written. Lists the operator events it does take.', {
+            shapes: [object({ code: { const: 'event_not_accepted' }, message: text, state: text, event: text, operator_events: ref('OperatorEvents') })],
+          }),
         },
       },
       { description: 'The body failed validation (only `OPERATOR_*` events, no other fields).', validation: true },
+    ),
+  },
+  '/operator/flows/{flowId}/effects/{effectId}/retry': {
+    post: write(
+      {
+        operationId: 'retryEffectNow',
+        summary: 'Run a pending effect now instead of at the end of its backoff',
+        description: [
+          'Only a pending effect can be brought forward; the attempt counts against its retry budget.',
+          "An effect that failed for good has told its flow, which waits for the machine's own `OPERATOR_RETRY*` event (the 409 names it).",
+          "Not a flow event: the operator's id is written on the outbox row and logged.",
+        ].join(' '),
+        parameters: [flowId, pathParam('effectId', 'The outbox row id (a ULID), as listed by GET /operator/flows/{flowId}.')],
+        requestBody: { required: false, content: json(object({ note: { type: 'string', maxLength: 1000 } }, [])) },
+        responses: {
+          200: ok('The effect is due now (or already was).', {
+            oneOf: [object({ outcome: { const: 'already_due' }, effect: ref('FlowEffect') }), object({ outcome: { const: 'made_due' }, operator: text, effect: ref('FlowEffect') })],
+          }),
+          404: errorResponse('No such flow, or the flow has no such effect.', { codes: ['flow_not_found', 'effect_not_found'] }),
+          409: errorResponse('The effect cannot be brought forward in its present status.', {
+            codes: ['effect_changed'],
+            shapes: [
+              object({ code: { enum: ['effect_already_done', 'effect_running'] }, message: text, status: ref('OutboxEffectStatus') }),
+              object({ code: { const: 'effect_cancelled' }, message: text, status: ref('OutboxEffectStatus'), state: text }),
+              object({ code: { const: 'effect_failed_use_operator_event' }, message: text, status: ref('OutboxEffectStatus'), state: text, operator_events: ref('OperatorEvents') }),
+            ],
+          }),
+        },
+      },
+      { description: 'The body failed validation (only `note`).', validation: true },
     ),
   },
   '/operator/outbox': {

@@ -10,6 +10,7 @@ import type { ServiceConfig } from '../../server/config';
 import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
 import type { Service } from '../../server/service';
 import { tempDir } from './service';
+import { apiConformance } from './api-conformance';
 import { type RpcProxy, startRpcProxy } from './rpc-proxy';
 
 export const AP_EMAIL = 'desk@ap.example';
@@ -83,7 +84,7 @@ export async function startMintEnv(options: IssuanceOptions = {}, setup: { log?:
   Object.assign(config, setup.config);
   const clock = new AdjustableClock();
   const log = setup.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  let svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...options, poller: { ...FAST_RETRIES.poller, ...options.poller } });
+  let svc = await startIssuanceService(config, log, { clock, onResponse: apiConformance.observer(), ...FAST_RETRIES, ...options, poller: { ...FAST_RETRIES.poller, ...options.poller } });
   alpaca.issuerBaseUrl = svc.url;
 
   const asset = await svc.assets.add({ underlyingSymbol: 'AAPL', tokenSymbol: 'tAAPL', network: 'base', vaultAddress: chain.vault.vault, decimals: 18 });
@@ -111,7 +112,7 @@ export async function startMintEnv(options: IssuanceOptions = {}, setup: { log?:
     },
     async restart(opts = {}) {
       await env.svc.close();
-      svc = await startIssuanceService(config, log, { clock, ...FAST_RETRIES, ...opts, poller: { ...FAST_RETRIES.poller, ...opts.poller } });
+      svc = await startIssuanceService(config, log, { clock, onResponse: apiConformance.observer(), ...FAST_RETRIES, ...opts, poller: { ...FAST_RETRIES.poller, ...opts.poller } });
       env.svc = svc;
       alpaca.issuerBaseUrl = svc.url;
     },

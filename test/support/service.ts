@@ -7,6 +7,7 @@ import { AdjustableClock } from '../../machines/host/clock';
 import type { ServiceConfig } from '../../server/config';
 import { type FlowModule, type Service, startService } from '../../server/service';
 import { signRequest } from '../../server/auth';
+import { apiConformance } from './api-conformance';
 
 export interface TestService extends Service {
   dataDir: string;
@@ -47,7 +48,7 @@ export async function startTestService(options: { modules?: FlowModule[]; dataDi
   };
   const testClock = new AdjustableClock();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const service = await startService(config, log, options.modules ?? [], { clock: testClock, autoRun: options.autoRun, runner: { pollMs: 50 }, timerPollMs: 50 });
+  const service = await startService(config, log, options.modules ?? [], { clock: testClock, autoRun: options.autoRun, runner: { pollMs: 50 }, timerPollMs: 50, onResponse: apiConformance.observer() });
 
   async function call(method: string, urlPath: string, body: unknown, headers: Record<string, string>) {
     const raw = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

@@ -57,9 +57,10 @@ export type MintEvent =
   | { type: 'MINT_REVERTED'; txHash?: string; code: string; message: string }
   | { type: 'CALLBACK_ACKNOWLEDGED' }
   | { type: 'CALLBACK_FAILED'; code: string; message: string }
-  | { type: 'OPERATOR_RETRY_MINT'; note?: string }
-  | { type: 'OPERATOR_RETRY_CALLBACK'; note?: string }
-  | { type: 'OPERATOR_CLOSE'; note?: string };
+  // `operator`: who sent it (set by the operator API from the caller's identity), kept in the journal.
+  | { type: 'OPERATOR_RETRY_MINT'; note?: string; operator?: string }
+  | { type: 'OPERATOR_RETRY_CALLBACK'; note?: string; operator?: string }
+  | { type: 'OPERATOR_CLOSE'; note?: string; operator?: string };
 
 /** Effect parameters, as the adapters receive them. */
 export interface SubmitMintParams {

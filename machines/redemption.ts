@@ -75,9 +75,10 @@ export type RedemptionEvent =
   | { type: 'TOKENS_RETURNED'; txHash: string }
   | { type: 'RETURN_FAILED'; code: string; message: string }
   | { type: 'TRANSFER_ORPHANED'; blockNumber: number }
-  | { type: 'OPERATOR_RETRY'; note?: string }
-  | { type: 'OPERATOR_RETURN_TO_SENDER'; note?: string }
-  | { type: 'OPERATOR_CLOSE'; note?: string };
+  // `operator`: who sent it (set by the operator API from the caller's identity), kept in the journal.
+  | { type: 'OPERATOR_RETRY'; note?: string; operator?: string }
+  | { type: 'OPERATOR_RETURN_TO_SENDER'; note?: string; operator?: string }
+  | { type: 'OPERATOR_CLOSE'; note?: string; operator?: string };
 
 export const redemptionIssuerRequestId = (c: Pick<RedemptionContext, 'txHash' | 'logIndex' | 'redeemAttempt'>) =>
   `red-${c.txHash.slice(2, 18)}-${c.logIndex}-${c.redeemAttempt}`;

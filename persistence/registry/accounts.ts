@@ -31,7 +31,8 @@ export class AccountAlreadyLinkedError extends DomainError {
 export class AccountRegistry {
   constructor(private readonly db: Knex, private readonly clock: Clock) {}
 
-  async register(input: { email: string; name?: string; wallets: WalletRecord[] }): Promise<AuthorizedParticipant> {
+  /** `operator`: who registered it, journaled with the event. */
+  async register(input: { email: string; name?: string; wallets: WalletRecord[] }, operator?: string): Promise<AuthorizedParticipant> {
     const email = input.email.trim().toLowerCase();
     const wallets = normalizeWallets(input.wallets);
     const apId = ulid();
@@ -41,7 +42,7 @@ export class AccountRegistry {
           throw new DomainError(409, 'ap_already_registered', 'An authorized participant with this e-mail is already registered');
         }
         await assertWalletsFree(trx, wallets, apId);
-        await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.registered', payload: { apId, email, name: input.name ?? null, wallets } }, iso(this.clock.now()));
+        await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.registered', payload: { apId, email, name: input.name ?? null, wallets, ...(operator ? { operator } : {}) } }, iso(this.clock.now()));
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new DomainError(409, 'ap_already_registered', 'An authorized participant with this e-mail or wallet is already registered');
@@ -50,12 +51,12 @@ export class AccountRegistry {
     return (await this.get(apId))!;
   }
 
-  async replaceWallets(apId: string, wallets: WalletRecord[]): Promise<AuthorizedParticipant> {
+  async replaceWallets(apId: string, wallets: WalletRecord[], operator?: string): Promise<AuthorizedParticipant> {
     const normalized = normalizeWallets(wallets);
     await this.db.transaction(async (trx) => {
       if (!(await trx('authorized_participants').where({ ap_id: apId }).first())) throw new DomainError(404, 'ap_not_found', 'No such authorized participant');
       await assertWalletsFree(trx, normalized, apId);
-      await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.wallets_replaced', payload: { apId, wallets: normalized } }, iso(this.clock.now()));
+      await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.wallets_replaced', payload: { apId, wallets: normalized, ...(operator ? { operator } : {}) } }, iso(this.clock.now()));
     });
     return (await this.get(apId))!;
   }

@@ -39,7 +39,8 @@ export class AssetNotFoundError extends DomainError {
 export class AssetRegistry {
   constructor(private readonly db: Knex, private readonly clock: Clock) {}
 
-  async add(input: NewAsset): Promise<TokenizedAsset> {
+  /** `operator`: who asked, journaled with the event when a person did. */
+  async add(input: NewAsset, operator?: string): Promise<TokenizedAsset> {
     if (!isSupportedNetwork(input.network)) throw new DomainError(400, 'network_not_supported', `Network ${input.network} is not supported by this issuer`);
     const vaultAddress = normalizeWalletAddress(input.network, input.vaultAddress);
     if (!vaultAddress) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
@@ -49,7 +50,7 @@ export class AssetRegistry {
         if (await trx('tokenized_assets').where({ token_symbol: input.tokenSymbol, network: input.network }).first()) {
           throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
         }
-        await this.record(trx, assetId, 'asset.added', { ...input, vaultAddress, enabled: input.enabled ?? true });
+        await this.record(trx, assetId, 'asset.added', { ...input, vaultAddress, enabled: input.enabled ?? true }, operator);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
@@ -58,7 +59,7 @@ export class AssetRegistry {
     return (await this.get(assetId))!;
   }
 
-  async update(assetId: string, changes: Partial<Pick<NewAsset, 'underlyingSymbol' | 'tokenSymbol' | 'vaultAddress' | 'decimals'>>): Promise<TokenizedAsset> {
+  async update(assetId: string, changes: Partial<Pick<NewAsset, 'underlyingSymbol' | 'tokenSymbol' | 'vaultAddress' | 'decimals'>>, operator?: string): Promise<TokenizedAsset> {
     return this.change(assetId, async (trx, asset) => {
       if (changes.tokenSymbol !== undefined && changes.tokenSymbol !== asset.tokenSymbol) {
         if (await trx('tokenized_assets').where({ token_symbol: changes.tokenSymbol, network: asset.network }).first()) {
@@ -71,21 +72,21 @@ export class AssetRegistry {
         if (!v) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
         payload.vaultAddress = v;
       }
-      await this.record(trx, assetId, 'asset.updated', payload);
+      await this.record(trx, assetId, 'asset.updated', payload, operator);
     });
   }
 
-  setEnabled(assetId: string, enabled: boolean): Promise<TokenizedAsset> {
-    return this.change(assetId, (trx, asset) => (asset.enabled === enabled ? Promise.resolve() : this.record(trx, assetId, enabled ? 'asset.enabled' : 'asset.disabled', {})));
+  setEnabled(assetId: string, enabled: boolean, operator?: string): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx, asset) => (asset.enabled === enabled ? Promise.resolve() : this.record(trx, assetId, enabled ? 'asset.enabled' : 'asset.disabled', {}, operator)));
   }
 
   /** A halted asset takes no new mint or redemption; flows already under way carry on. */
-  halt(assetId: string, reason: string): Promise<TokenizedAsset> {
-    return this.change(assetId, (trx) => this.record(trx, assetId, 'asset.halted', { reason }));
+  halt(assetId: string, reason: string, operator?: string): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx) => this.record(trx, assetId, 'asset.halted', { reason }, operator));
   }
 
-  resume(assetId: string): Promise<TokenizedAsset> {
-    return this.change(assetId, (trx, asset) => (asset.halted ? this.record(trx, assetId, 'asset.resumed', {}) : Promise.resolve()));
+  resume(assetId: string, operator?: string): Promise<TokenizedAsset> {
+    return this.change(assetId, (trx, asset) => (asset.halted ? this.record(trx, assetId, 'asset.resumed', {}, operator) : Promise.resolve()));
   }
 
   async get(assetId: string, db: Knex | Knex.Transaction = this.db): Promise<TokenizedAsset | undefined> {
@@ -118,8 +119,8 @@ export class AssetRegistry {
     return (await this.get(assetId))!;
   }
 
-  private async record(trx: Knex.Transaction, assetId: string, type: string, payload: Record<string, unknown>): Promise<void> {
-    await recordEntityEvent(trx, { type: 'asset', id: assetId }, { type, payload: { assetId, ...payload } }, iso(this.clock.now()));
+  private async record(trx: Knex.Transaction, assetId: string, type: string, payload: Record<string, unknown>, operator?: string): Promise<void> {
+    await recordEntityEvent(trx, { type: 'asset', id: assetId }, { type, payload: { assetId, ...payload, ...(operator ? { operator } : {}) } }, iso(this.clock.now()));
   }
 }
 

@@ -1,24 +1,67 @@
-import Router from '@koa/router';
+import Router, { type RouterContext } from '@koa/router';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { type Clock, iso, systemClock } from '../../machines/host/clock';
+import { DomainError, EventNotAcceptedError } from '../../machines/host/errors';
 import type { FlowHost } from '../../machines/host/flow-host';
-import { readFlowJournal } from '../../persistence/journal';
+import type { StoredFlow } from '../../machines/host/flow-definition';
+import { type JournalEntry, readFlowJournal } from '../../persistence/journal';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../../persistence/registry/assets';
 import { readJson } from '../../persistence/database';
+import type { OperatorIdentity } from '../auth/operator-auth';
 import { addAssetBody, haltBody, registerApBody, replaceWalletsBody, updateAssetBody } from '../schemas/registry';
 import { parse } from '../validate';
+import { mintFlowId } from './mint';
 
-const flowQuery = z.object({
-  type: z.string().max(40).optional(),
-  state: z.string().max(200).optional(),
-  needs_operator: z.enum(['true', 'false']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+const OPERATOR_EVENT_TYPE = /^OPERATOR_[A-Z_]+$/;
+/** A flow whose snapshot has not moved for this long is listed by `stuck=true` unless the caller says otherwise. */
+export const DEFAULT_STUCK_MINUTES = 30;
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** Position after the last row of a page: `(updated_at, flow_id)` of that row, opaque to the caller. */
+const pageCursor = z.string().max(400).transform((raw, ctx) => {
+  try {
+    const position: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (Array.isArray(position) && position.length === 2 && typeof position[0] === 'string' && typeof position[1] === 'string') return { updatedAt: position[0], flowId: position[1] };
+  } catch {
+    // reported below
+  }
+  ctx.issues.push({ code: 'custom', message: 'not a cursor this endpoint returned', input: raw });
+  return z.NEVER;
 });
 
+const encodeCursor = (row: { updated_at: string; flow_id: string }) => Buffer.from(JSON.stringify([row.updated_at, row.flow_id])).toString('base64url');
+
+/** Unknown parameters are refused: a misspelt filter must not silently list every flow. */
+const flowListQuery = z
+  .object({
+    type: z.string().max(40).optional(),
+    /** A state name, or a parent state (`minting` lists `minting.submitting` and `minting.confirming`). */
+    state: z.string().min(1).max(200).optional(),
+    /** Token or underlying symbol, any case (`tAAPL`, `AAPL`). */
+    asset: z.string().min(1).max(40).optional(),
+    needs_operator: flag.optional(),
+    /** Not final, and no event recorded for `stuck_minutes`. */
+    stuck: flag.optional(),
+    stuck_minutes: z.coerce.number().int().min(1).max(60 * 24 * 365).optional(),
+    /** Created at least this many seconds ago. */
+    older_than: z.coerce.number().int().min(0).max(10 * 365 * 24 * 3600).optional(),
+    /** Created at or after this instant (ISO 8601). */
+    since: z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString()).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: pageCursor.optional(),
+  })
+  .strict()
+  .refine((q) => q.stuck_minutes === undefined || q.stuck === true, { message: 'stuck_minutes applies only with stuck=true', path: ['stuck_minutes'] });
+
 /** Operators' decisions are events too; only these may be sent by hand. */
-const operatorEvent = z.object({ type: z.string().max(60).regex(/^OPERATOR_[A-Z_]+$/, 'only OPERATOR_* events may be sent by an operator'), note: z.string().max(1000).optional() }).strict();
+const operatorEvent = z.object({ type: z.string().max(60).regex(OPERATOR_EVENT_TYPE, 'only OPERATOR_* events may be sent by an operator'), note: z.string().max(1000).optional() }).strict();
+
+const effectRetryBody = z.object({ note: z.string().max(1000).optional() }).strict();
 
 export interface OperatorDeps {
   db: Knex;
@@ -28,10 +71,14 @@ export interface OperatorDeps {
   /** Reads the issuer's ERC-1155 receipt balance on chain (undefined when that network is not connected). */
   receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
   metrics?: Registry;
+  /** The service's clock (the composition root passes its parts, clock included): ages and "stuck" are measured on it. */
+  clock?: Clock;
+  log?: Logger;
 }
 
 export function operatorRoutes(deps: OperatorDeps): Router {
   const { db, host, accounts, assets } = deps;
+  const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/operator' });
 
   router.get('/aps', async (ctx) => {
@@ -40,11 +87,11 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.post('/aps', async (ctx) => {
     const body = parse(registerApBody, ctx.request.body);
     ctx.status = 201;
-    ctx.body = await accounts.register(body);
+    ctx.body = await accounts.register(body, operatorId(ctx));
   });
   router.put('/aps/:apId/wallets', async (ctx) => {
     const body = parse(replaceWalletsBody, ctx.request.body);
-    ctx.body = await accounts.replaceWallets(ctx.params.apId!, body.wallets);
+    ctx.body = await accounts.replaceWallets(ctx.params.apId!, body.wallets, operatorId(ctx));
   });
 
   router.get('/assets', async (ctx) => {
@@ -53,50 +100,131 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.post('/assets', async (ctx) => {
     const b = parse(addAssetBody, ctx.request.body);
     ctx.status = 201;
-    ctx.body = assetJson(await assets.add({ underlyingSymbol: b.underlying_symbol, tokenSymbol: b.token_symbol, network: b.network, vaultAddress: b.vault_address, decimals: b.decimals, enabled: b.enabled }));
+    ctx.body = assetJson(await assets.add({ underlyingSymbol: b.underlying_symbol, tokenSymbol: b.token_symbol, network: b.network, vaultAddress: b.vault_address, decimals: b.decimals, enabled: b.enabled }, operatorId(ctx)));
   });
   router.patch('/assets/:assetId', async (ctx) => {
     const b = parse(updateAssetBody, ctx.request.body);
-    ctx.body = assetJson(await assets.update(ctx.params.assetId!, { underlyingSymbol: b.underlying_symbol, tokenSymbol: b.token_symbol, vaultAddress: b.vault_address, decimals: b.decimals }));
+    ctx.body = assetJson(await assets.update(ctx.params.assetId!, { underlyingSymbol: b.underlying_symbol, tokenSymbol: b.token_symbol, vaultAddress: b.vault_address, decimals: b.decimals }, operatorId(ctx)));
   });
   router.post('/assets/:assetId/enable', async (ctx) => {
-    ctx.body = assetJson(await assets.setEnabled(ctx.params.assetId!, true));
+    ctx.body = assetJson(await assets.setEnabled(ctx.params.assetId!, true, operatorId(ctx)));
   });
   router.post('/assets/:assetId/disable', async (ctx) => {
-    ctx.body = assetJson(await assets.setEnabled(ctx.params.assetId!, false));
+    ctx.body = assetJson(await assets.setEnabled(ctx.params.assetId!, false, operatorId(ctx)));
   });
   router.post('/assets/:assetId/halt', async (ctx) => {
     const b = parse(haltBody, ctx.request.body);
-    ctx.body = assetJson(await assets.halt(ctx.params.assetId!, b.reason));
+    ctx.body = assetJson(await assets.halt(ctx.params.assetId!, b.reason, operatorId(ctx)));
   });
   router.post('/assets/:assetId/resume', async (ctx) => {
-    ctx.body = assetJson(await assets.resume(ctx.params.assetId!));
+    ctx.body = assetJson(await assets.resume(ctx.params.assetId!, operatorId(ctx)));
   });
 
+  /** Newest activity first; `next_cursor` fetches the page after this one. */
   router.get('/flows', async (ctx) => {
-    const q = parse(flowQuery, ctx.query);
-    const rows = db('flows').orderBy('updated_at', 'desc').limit(q.limit);
+    const q = parse(flowListQuery, ctx.query);
+    const now = clock.now();
+    const rows = db('flows')
+      .select('flow_id', 'flow_type', 'state', 'status', 'needs_operator', 'seq', 'snapshot', 'created_at', 'updated_at')
+      .orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'flow_id', order: 'desc' }])
+      .limit(q.limit + 1);
     if (q.type) rows.where({ flow_type: q.type });
-    if (q.state) rows.where({ state: q.state });
-    if (q.needs_operator) rows.where({ needs_operator: q.needs_operator === 'true' });
-    ctx.body = { flows: (await rows).map((r: any) => ({ flow_id: r.flow_id, flow_type: r.flow_type, state: r.state, status: r.status, needs_operator: Boolean(r.needs_operator), seq: Number(r.seq), updated_at: r.updated_at })) };
+    if (q.state) {
+      const parent = `${q.state}.`;
+      // substr, not LIKE: a state name is matched as text, with no wildcard in it.
+      rows.where((w) => w.where({ state: q.state }).orWhereRaw(`substr(state, 1, ${parent.length}) = ?`, [parent]));
+    }
+    if (q.asset) rows.whereIn('flow_id', flowsOfAsset(db, q.asset));
+    if (q.needs_operator !== undefined) rows.where({ needs_operator: q.needs_operator });
+    if (q.stuck) rows.where({ status: 'active' }).andWhere('updated_at', '<', iso(now - (q.stuck_minutes ?? DEFAULT_STUCK_MINUTES) * 60_000));
+    if (q.older_than !== undefined) rows.where('created_at', '<=', iso(now - q.older_than * 1000));
+    if (q.since) rows.where('created_at', '>=', q.since);
+    if (q.cursor) {
+      const c = q.cursor;
+      rows.where((w) => w.where('updated_at', '<', c.updatedAt).orWhere((x) => x.where('updated_at', c.updatedAt).andWhere('flow_id', '<', c.flowId)));
+    }
+    const found: any[] = await rows;
+    const page = found.slice(0, q.limit);
+    ctx.body = { flows: page.map(flowSummary), next_cursor: found.length > q.limit ? encodeCursor(page[page.length - 1]) : null };
   });
+
+  /** Everything an operator needs to decide: snapshot, readable journal timeline, effects, timers, and the operator events the state takes. */
   router.get('/flows/:flowId', async (ctx) => {
     const flow = await host.require(ctx.params.flowId!);
     const journal = await readFlowJournal(db, flow.flowId);
     const effects = await db('outbox').where({ flow_id: flow.flowId }).orderBy('created_at');
     const timers = await db('timers').where({ flow_id: flow.flowId }).orderBy('due_at');
+    const now = clock.now();
     ctx.body = {
       flow,
+      operator_events: acceptedOperatorEvents(host, flow),
+      timeline: journal.map(timelineEntry),
       journal,
-      outbox: effects.map((e: any) => ({ effect_id: e.effect_id, type: e.type, status: e.status, attempts: Number(e.attempts), last_error: e.last_error, params: readJson(e.params) })),
+      outbox: effects.map((e: any) => effectJson(e, now)),
       timers: timers.map((t: any) => ({ send_id: t.send_id, due_at: new Date(Number(t.due_at)).toISOString(), event: readJson(t.event) })),
     };
   });
+
+  /** The event is journaled with the operator who sent it (`operator` in its payload). */
   router.post('/flows/:flowId/events', async (ctx) => {
     const event = parse(operatorEvent, ctx.request.body);
-    ctx.body = { flow: await host.send(ctx.params.flowId!, event, { correlationId: ctx.state.requestId }) };
+    const flowId = ctx.params.flowId!;
+    const operator = operatorId(ctx);
+    try {
+      ctx.body = { flow: await host.send(flowId, { ...event, operator }, { correlationId: ctx.state.requestId }) };
+    } catch (err) {
+      if (!(err instanceof EventNotAcceptedError)) throw err;
+      const flow = await host.get(flowId);
+      throw new DomainError(409, 'event_not_accepted', err.message, { ...err.details, operator_events: flow ? acceptedOperatorEvents(host, flow) : [] });
+    }
+    deps.log?.info({ operator, flowId, event: event.type, requestId: ctx.state.requestId }, 'operator event accepted');
   });
+
+  /**
+   * Runs an effect now instead of at the end of its backoff. Only a pending effect can be brought
+   * forward: one that failed for good has already told its flow, which now waits in an operator
+   * state for the machine's own OPERATOR_RETRY* event (re-running the row behind the machine's back
+   * would perform a side effect whose result the flow no longer takes). The attempt still counts
+   * against the effect's retry budget. This is not a flow event, so it is not in the flow's journal:
+   * it is written on the outbox row (until the row's next result replaces that text) and logged with
+   * the operator's id.
+   */
+  router.post('/flows/:flowId/effects/:effectId/retry', async (ctx) => {
+    const body = parse(effectRetryBody, ctx.request.body ?? {});
+    const flow = await host.require(ctx.params.flowId!);
+    const effectId = ctx.params.effectId!;
+    const operator = operatorId(ctx);
+    const row = await db('outbox').where({ flow_id: flow.flowId, effect_id: effectId }).first();
+    if (!row) throw new DomainError(404, 'effect_not_found', `Flow ${flow.flowId} has no effect ${effectId}`);
+    const now = clock.now();
+    if (row.status === 'done') throw new DomainError(409, 'effect_already_done', `Effect ${effectId} is done`, { status: row.status });
+    if (row.status === 'cancelled') {
+      throw new DomainError(409, 'effect_cancelled', `Effect ${effectId} was cancelled (the flow left the state that asked for it); it cannot be retried`, { status: row.status, state: flow.state });
+    }
+    if (row.status === 'failed') {
+      const events = acceptedOperatorEvents(host, flow);
+      const hint = events.length
+        ? `the flow is in ${flow.state}; send ${events.join(' or ')} to POST /operator/flows/:flowId/events`
+        : `the flow is in ${flow.state}, which takes no operator event`;
+      throw new DomainError(409, 'effect_failed_use_operator_event', `Effect ${effectId} failed for good and its flow was told; ${hint}`, { status: row.status, state: flow.state, operator_events: events });
+    }
+    if (Number(row.lease_until) > now) throw new DomainError(409, 'effect_running', `Effect ${effectId} is being performed right now`, { status: row.status });
+    if (Number(row.next_attempt_at) <= now) {
+      ctx.body = { outcome: 'already_due', effect: effectJson(row, now) };
+      return;
+    }
+    const annotation = `made due by ${operator} at ${iso(now)}${body.note ? ` (${body.note})` : ''}`;
+    const lastError = row.last_error ? `${annotation}; last error: ${row.last_error}` : annotation;
+    const updated = await db('outbox')
+      .where({ effect_id: effectId, status: 'pending', next_attempt_at: row.next_attempt_at })
+      .andWhere('lease_until', '<=', now)
+      .update({ next_attempt_at: now, last_error: lastError.slice(0, 500), updated_at: iso(now) });
+    if (updated !== 1) throw new DomainError(409, 'effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
+    deps.log?.info({ operator, flowId: flow.flowId, effectId, effectType: row.type, attempts: Number(row.attempts), wasDueAt: iso(Number(row.next_attempt_at)), note: body.note, requestId: ctx.state.requestId }, 'operator made an effect due now');
+    const after = await db('outbox').where({ effect_id: effectId }).first();
+    ctx.body = { outcome: 'made_due', operator, effect: effectJson(after, now) };
+  });
+
   /** The receipts we hold; with `?verify=chain`, each row is compared with the receipt contract's balance. */
   router.get('/receipts', async (ctx) => {
     const q = parse(z.object({ verify: z.enum(['chain']).optional() }), ctx.query);
@@ -121,7 +249,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.get('/outbox', async (ctx) => {
     const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed', 'cancelled']).default('failed') }), ctx.query).status;
     const rows = await db('outbox').where({ status }).orderBy('created_at', 'desc').limit(200);
-    ctx.body = { effects: rows.map((e: any) => ({ effect_id: e.effect_id, flow_id: e.flow_id, type: e.type, attempts: Number(e.attempts), last_error: e.last_error, updated_at: e.updated_at })) };
+    ctx.body = { effects: rows.map((e: any) => ({ effect_id: e.effect_id, flow_id: e.flow_id, type: e.type, status: e.status, attempts: Number(e.attempts), next_attempt_at: iso(Number(e.next_attempt_at)), last_error: e.last_error, updated_at: e.updated_at })) };
   });
 
   return router;
@@ -141,4 +269,78 @@ export function assetJson(a: TokenizedAsset) {
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   };
+}
+
+/** Who is acting: set by the operator auth middleware in front of every route here. */
+function operatorId(ctx: RouterContext): string {
+  const identity = ctx.state.operator as OperatorIdentity | undefined;
+  if (!identity?.id) throw new Error('operator route reached without an operator identity');
+  return identity.id;
+}
+
+/** Flow ids whose asset is `symbol` (token or underlying, any case), from the mint and redemption views. */
+function flowsOfAsset(db: Knex, symbol: string): Knex.QueryBuilder {
+  const s = symbol.toLowerCase();
+  const matches = (b: Knex.QueryBuilder) => b.whereRaw('lower(token_symbol) = ?', [s]).orWhereRaw('lower(underlying_symbol) = ?', [s]);
+  // mint_view is keyed by the tokenization request id; the flow id adds a fixed prefix to it.
+  const mintIds = db('mint_view').select(db.raw(`'${mintFlowId('')}' || tokenization_request_id`)).where(matches);
+  return db('redemption_view').select('flow_id').where(matches).union(mintIds);
+}
+
+/** One row of the flow list; the asset and amount come from the flow's own context. */
+function flowSummary(r: any) {
+  const c = (readJson<StoredFlow['snapshot']>(r.snapshot).context ?? {}) as Record<string, any>;
+  return {
+    flow_id: r.flow_id,
+    flow_type: r.flow_type,
+    state: r.state,
+    status: r.status,
+    needs_operator: Boolean(r.needs_operator),
+    seq: Number(r.seq),
+    underlying_symbol: c.underlyingSymbol ?? null,
+    token_symbol: c.tokenSymbol ?? null,
+    qty: c.qty ?? null,
+    failure: c.failure ? `${c.failure.code}: ${c.failure.message}` : null,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+
+/** A journal entry as an operator reads it: the event's fields without its type, and who sent it if a person did. */
+function timelineEntry(e: JournalEntry) {
+  const { type: _type, ...payload } = e.payload as Record<string, unknown>;
+  return {
+    seq: e.seq,
+    recorded_at: e.recordedAt,
+    type: e.type,
+    payload,
+    operator: typeof payload.operator === 'string' ? payload.operator : null,
+    correlation_id: e.correlationId,
+    causation_id: e.causationId,
+  };
+}
+
+function effectJson(e: any, now: number) {
+  return {
+    effect_id: e.effect_id,
+    type: e.type,
+    status: e.status,
+    attempts: Number(e.attempts),
+    next_attempt_at: iso(Number(e.next_attempt_at)),
+    in_backoff: e.status === 'pending' && Number(e.next_attempt_at) > now,
+    running: e.status === 'pending' && Number(e.lease_until) > now,
+    last_error: e.last_error,
+    issued_in: e.issued_in,
+    created_at: e.created_at,
+    updated_at: e.updated_at,
+    params: readJson(e.params),
+  };
+}
+
+/** The OPERATOR_* events the flow's current state would take (none once it is final). */
+export function acceptedOperatorEvents(host: FlowHost, flow: StoredFlow): string[] {
+  if (flow.status !== 'active') return [];
+  const def = host.definition(flow.flowType);
+  const snapshot = host.restoreSnapshot(def.machine, flow);
+  return def.machine.events.filter((type) => OPERATOR_EVENT_TYPE.test(type) && snapshot.can({ type }));
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { iso, type Clock } from '../machines/host/clock';
 import { failpoint } from '../machines/host/failpoints';
 import { isUniqueViolation } from '../persistence/errors';
+import { isPostgres } from '../persistence/database';
 import { DEFAULT_FEE_POLICY, type FeePolicy, feesFor } from './fee-policy';
 
 export interface PreparedCall {
@@ -117,6 +118,31 @@ export class TransactionManager {
   private async signAndRecord(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<any> {
     const existing = await this.db('chain_transactions').where({ intent_id: intentId }).first();
     if (existing) return existing;
+    const signed = !isPostgres(this.db)
+      ? await this.signAndStore(this.db, (work) => this.db.transaction(work), intentId, flowId, prepare)
+      : // Several instances may sign for this address. The nonce row's lock makes them take turns from
+        // choosing the nonce (and, for a burn, the receipts) to storing the signed bytes.
+        await this.db.transaction(async (trx) => {
+          await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: 0 }).onConflict(['chain_id', 'address']).ignore();
+          await trx('chain_nonces').where({ chain_id: this.chainId, address: this.address }).forUpdate().first();
+          const signedMeanwhile = await trx('chain_transactions').where({ intent_id: intentId }).first();
+          if (signedMeanwhile) return { row: signedMeanwhile, fresh: false };
+          return this.signAndStore(trx, (work) => work(trx), intentId, flowId, prepare);
+        });
+    if (signed.fresh) {
+      this.log.info({ intentId, txHash: signed.row.tx_hash, nonce: signed.row.nonce }, 'transaction signed and recorded');
+      await failpoint(`txmanager.afterPersist.${intentKind(intentId)}`);
+    }
+    return signed.row;
+  }
+
+  private async signAndStore(
+    reader: Knex | Knex.Transaction,
+    commit: (work: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
+    intentId: string,
+    flowId: string,
+    prepare: PreparedCall | (() => Promise<PreparedCall>),
+  ): Promise<{ row: any; fresh: boolean }> {
     const { to, data, record } = typeof prepare === 'function' ? await prepare() : prepare;
     const call = { to, data };
     const from = this.address;
@@ -130,25 +156,23 @@ export class TransactionManager {
     }
     const fees = await feesFor(this.provider, this.fees);
     const chainNonce = await this.provider.getTransactionCount(from, 'pending');
-    const stored = await this.db('chain_nonces').where({ chain_id: this.chainId, address: from }).first();
+    const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: from }).first();
     const nonce = Math.max(chainNonce, Number(stored?.next_nonce ?? 0));
     const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to: call.to, data: call.data, gasLimit, ...fees });
     const txHash = Transaction.from(raw).hash!;
     const now = iso(this.clock.now());
     const row = { intent_id: intentId, flow_id: flowId, chain_id: this.chainId, from_address: from, nonce, tx_hash: txHash, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now };
     try {
-      await this.db.transaction(async (trx) => {
+      await commit(async (trx) => {
         await trx('chain_transactions').insert(row);
         await record?.(trx);
         await trx('chain_nonces').insert({ chain_id: this.chainId, address: from, next_nonce: nonce + 1 }).onConflict(['chain_id', 'address']).merge();
       });
     } catch (err) {
-      if (isUniqueViolation(err)) return this.db('chain_transactions').where({ intent_id: intentId }).first();
+      if (isUniqueViolation(err)) return { row: await reader('chain_transactions').where({ intent_id: intentId }).first(), fresh: false };
       throw err;
     }
-    this.log.info({ intentId, txHash, nonce }, 'transaction signed and recorded');
-    await failpoint(`txmanager.afterPersist.${intentKind(intentId)}`);
-    return row;
+    return { row, fresh: true };
   }
 
   /** Broadcasts raw bytes; "already known" and "nonce too low" for our own mined hash are successes. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Lease } from '../persistence/lease';
 import { AbiCoder, ZeroAddress, getAddress, id, zeroPadValue } from 'ethers';
 import type { Logger } from 'pino';
 import { splitForAlpaca } from './amounts';
@@ -22,6 +23,11 @@ export interface PollerSettings {
   /** Redemption timings handed to each new flow. */
   pollIntervalMs: number;
   alpacaDeadlineMs: number;
+  /**
+   * With several instances on one database only the holder of this lease polls; the others stand by
+   * and take over when it stops renewing (after its ttl). Absent: this process always polls.
+   */
+  lease?: Lease;
 }
 
 export const redemptionFlowId = (network: string, txHash: string, logIndex: number, generation = 0) =>
@@ -62,7 +68,13 @@ export class TransferPoller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.ticking.catch(() => 0);
+    // Hand the poller over now rather than after the lease expires.
+    await this.settings.lease?.release().catch(() => undefined);
   }
+
+  /** True while this instance holds the poller lease (always, without one). */
+  leading = false;
 
   /** How far behind the head each watched vault is: the last head seen against the stored cursor. */
   async positions(): Promise<Array<{ network: string; vault: string; head: number; cursor: number }>> {
@@ -85,6 +97,15 @@ export class TransferPoller {
 
   private async pass(): Promise<number> {
     let started = 0;
+    const lease = this.settings.lease;
+    if (lease) {
+      const held = await lease.acquire();
+      if (held !== this.leading) this.log.info({ holder: lease.holder, leading: held }, held ? 'transfer poller lease taken: this instance polls' : 'transfer poller lease lost: another instance polls');
+      this.leading = held;
+      if (!held) return 0;
+    } else {
+      this.leading = true;
+    }
     for (const asset of await this.assets.list({ enabledOnly: true })) {
       const chain = this.chains.get(asset.network);
       if (!chain) continue;

@@ -6,7 +6,7 @@ import { migrationSource } from './migrations';
 /** Where the journal lives. SQLite (a file, WAL) is the embedded default; PostgreSQL uses the same Knex code. */
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
-  | { client: 'pg'; connection: string };
+  | { client: 'pg'; connection: string; schema?: string };
 
 export function sqliteFile(dataDir: string, name = 'issuance-bot.sqlite'): DatabaseConfig {
   fs.mkdirSync(dataDir, { recursive: true });
@@ -29,9 +29,39 @@ export async function openDatabase(config: DatabaseConfig): Promise<Knex> {
             },
           },
         })
-      : knex({ client: 'pg', connection: config.connection, pool: { min: 0, max: 10 } });
-  await db.migrate.latest({ migrationSource });
+      : knex({ client: 'pg', connection: config.connection, pool: { min: 0, max: 10 }, ...(config.schema ? { searchPath: [config.schema] } : {}) });
+  if (config.client === 'pg' && config.schema) {
+    // Several deployments (or test runs) may share one database, each in its own schema.
+    await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [config.schema]);
+  }
+  await migrateOnce(db);
   return db;
+}
+
+/**
+ * Runs the migrations. Several instances starting at once on PostgreSQL take an advisory lock
+ * first, so exactly one of them migrates and the others find the work done.
+ */
+async function migrateOnce(db: Knex): Promise<void> {
+  if (!isPostgres(db)) {
+    await db.migrate.latest({ migrationSource });
+    return;
+  }
+  const conn = await db.client.acquireConnection();
+  try {
+    await conn.query('SELECT pg_advisory_lock(hashtext(current_schema()))');
+    try {
+      await db.migrate.latest({ migrationSource });
+    } finally {
+      await conn.query('SELECT pg_advisory_unlock(hashtext(current_schema()))');
+    }
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+export function isPostgres(db: Knex): boolean {
+  return String(db.client.config.client).startsWith('pg');
 }
 
 /** JSON columns are text on SQLite and json on PostgreSQL; this reads both. */

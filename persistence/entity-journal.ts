@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { appendToJournal, lastSeq, type JournalEntry } from './journal';
 import { projectRegistryEvent } from './registry/projection';
+import { isPostgres } from './database';
 
 export const REGISTRY_VERSION = 'registry@1';
 
@@ -16,6 +17,9 @@ export async function recordEntityEvent(
   correlationId?: string,
 ): Promise<JournalEntry> {
   const flowId = `${entity.type}:${entity.id}`;
+  // Concurrent changes to one entity (several instances, or one on PostgreSQL's many connections)
+  // take turns here, so each gets the next seq instead of colliding on it.
+  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [flowId]);
   const entry = await appendToJournal(trx, {
     flowId,
     flowType: entity.type,

@@ -20,6 +20,7 @@ import type { ServiceMetrics } from './metrics';
 import { metricsRoutes } from './routes/metrics';
 import type { Registry } from 'prom-client';
 import { ipAllowList } from './guards/ip-allowlist';
+import { refuseControlCharacters } from './guards/control-characters';
 import { authFailureLimit, type RateLimit, rateLimit } from './guards/rate-limit';
 import type { AlpacaAuthState } from './auth/alpaca-auth';
 import type { OperatorIdentity } from './auth/operator-auth';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(metrics.httpTimer);
   app.use(errorHandler(deps.log));
   app.use(helmet());
+  app.use(refuseControlCharacters);
 
   app.use(routers.health.routes());
   for (const r of routers.public) app.use(r.routes());

@@ -20,6 +20,9 @@ const env = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/).optional(),
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL identifier').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   PUBLIC_BASE_URL: z.string().url().optional(),
@@ -52,6 +55,7 @@ const env = z.object({
   REDEMPTION_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   REDEMPTION_DEADLINE_MS: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000),
   STATELY_INSPECT_URL: z.string().url().optional(),
+  STATELY_INSPECT_ALLOW_REMOTE: flag.default(false),
   // Access control and operations.
   TRUST_PROXY: flag.default(false),
   ALPACA_IP_ALLOWLIST: z.string().optional(),
@@ -72,6 +76,12 @@ export interface ServiceConfig {
   host: string;
   dataDir: string;
   databaseUrl?: string;
+  /** Names this instance in leases and logs (default: host name, pid and a random suffix). */
+  instanceId?: string;
+  /** How long an instance holds an outbox effect before another may take it over (default 60 s). */
+  outboxLeaseMs?: number;
+  /** PostgreSQL schema for all tables (created if missing); default the connection's search path. */
+  databaseSchema?: string;
   logLevel: string;
   bodyLimitBytes: number;
   inbound: { apiKey?: string; signatureKeys: Map<string, KeyObject>; publicBaseUrl?: string; maxAgeSeconds: number };
@@ -96,6 +106,8 @@ export interface ServiceConfig {
   redemption: { pollIntervalMs: number; deadlineMs: number; transferPollMs: number; transferMaxRange: number };
   /** WebSocket URL of a Stately inspector bridge; flows are streamed to it live when set. */
   inspectUrl?: string;
+  /** Stream to an inspector that is not on this machine (off: loopback only). */
+  inspectAllowRemote?: boolean;
   /** IP allow-lists, rate limits, proxy trust; absent means all off. */
   access?: AccessPolicy;
   /** Bearer token Prometheus presents on `/metrics` (operators' tokens work too). */
@@ -174,6 +186,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
+    instanceId: e.INSTANCE_ID,
+    outboxLeaseMs: e.OUTBOX_LEASE_MS,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     inbound: { apiKey: e.ALPACA_INBOUND_API_KEY, signatureKeys, publicBaseUrl: e.PUBLIC_BASE_URL, maxAgeSeconds: e.SIGNATURE_MAX_AGE_SECONDS },
@@ -183,6 +198,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     alpacaTimeoutMs: e.ALPACA_TIMEOUT_MS,
     mint: { journalTimeoutMs: e.MINT_JOURNAL_TIMEOUT_MS, callbackMaxAttempts: e.CALLBACK_MAX_ATTEMPTS },
     inspectUrl: e.STATELY_INSPECT_URL,
+    inspectAllowRemote: e.STATELY_INSPECT_ALLOW_REMOTE,
     access: {
       trustProxy: e.TRUST_PROXY,
       alpacaAllowList: allowList('ALPACA_IP_ALLOWLIST', e.ALPACA_IP_ALLOWLIST),

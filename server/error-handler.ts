@@ -47,6 +47,13 @@ export function errorHandler(log: Logger): Middleware {
         if (err.status === 413) ctx.set('Connection', 'close');
         return;
       }
+      const pgCode = (err as { code?: unknown }).code;
+      if (pgCode === '22021' || pgCode === '22P05') {
+        // PostgreSQL refuses a NUL (or untranslatable) character in text; the transaction wrote nothing.
+        ctx.status = 400;
+        ctx.body = { code: 'invalid_characters', message: 'Text fields must not contain NUL characters' };
+        return;
+      }
       const status = (err as { status?: number; expose?: boolean }).status;
       if (typeof status === 'number' && ((status >= 400 && status < 500) || status === 501)) {
         // Koa / router HTTP errors (405 and 501 from allowedMethods, 400 from a malformed URI).

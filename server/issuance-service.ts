@@ -12,6 +12,7 @@ import { DEFAULT_REDEMPTION_SETTINGS, type RedemptionSettings, redemptionModule 
 import { type PollerSettings, TransferPoller } from '../chain/transfer-poller';
 import { type Service, startService } from './service';
 import type { AppDeps } from './app';
+import { Lease } from '../persistence/lease';
 
 export interface IssuanceOptions {
   clock?: Clock;
@@ -68,6 +69,10 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
       },
     },
   );
+  const pollMs = options.poller?.pollMs ?? config.redemption.transferPollMs;
+  const pollerLease = new Lease(service.db, 'transfer-poller', service.instanceId, Math.max(2_000, 5 * pollMs), service.clock);
+  // Alone on its database (SQLite), this process takes the lease a killed predecessor may still hold.
+  if (!config.databaseUrl) await pollerLease.takeOver();
   const poller: TransferPoller = new TransferPoller(
     service.db,
     service.host,
@@ -80,6 +85,7 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
       pollMs: config.redemption.transferPollMs,
       pollIntervalMs: config.redemption.pollIntervalMs,
       alpacaDeadlineMs: config.redemption.deadlineMs,
+      lease: pollerLease,
       ...options.poller,
     },
     service.clock,

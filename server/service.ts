@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import type { Knex } from 'knex';
@@ -20,6 +22,8 @@ import type { ServiceConfig } from './config';
 import { createMetrics, type ServiceMetrics } from './metrics';
 
 export interface ServiceParts {
+  /** Names this process among several on one database (leases, logs). */
+  instanceId: string;
   metrics: ServiceMetrics;
   db: Knex;
   host: FlowHost;
@@ -58,7 +62,7 @@ async function within(work: Promise<unknown>, deadline: number): Promise<boolean
 }
 
 export function databaseConfig(config: ServiceConfig): DatabaseConfig {
-  return config.databaseUrl ? { client: 'pg', connection: config.databaseUrl } : sqliteFile(config.dataDir);
+  return config.databaseUrl ? { client: 'pg', connection: config.databaseUrl, schema: config.databaseSchema } : sqliteFile(config.dataDir);
 }
 
 /**
@@ -94,18 +98,18 @@ export async function startService(
       'flow transition',
     );
   });
-  const parts: ServiceParts = { metrics, db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
+  const parts: ServiceParts = { instanceId: config.instanceId ?? `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`, metrics, db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
-  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, observer: metrics.effects, ...options.runner });
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, ...options.runner });
   const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
   host.onCommitted(() => {
     runner.kick();
     scheduler.kick();
   });
 
-  const inspection = config.inspectUrl ? await startLiveInspection(host, config.inspectUrl, log) : undefined;
+  const inspection = config.inspectUrl ? await startLiveInspection(host, config.inspectUrl, log, { allowRemote: config.inspectAllowRemote ?? false }) : undefined;
   const restored = await host.restoreAll();
   log.info(restored, 'flows restored');
 

@@ -28,7 +28,7 @@ export async function startLiveInspection(
   host: Pick<FlowHost, 'onTransition'>,
   url: string,
   log: Logger,
-  options: LiveInspectionOptions = { allowRemote: process.env.STATELY_INSPECT_ALLOW_REMOTE === '1' },
+  options: LiveInspectionOptions = { allowRemote: false },
 ): Promise<LiveInspection> {
   const verdict = checkInspectUrl(url, options.allowRemote === true);
   if (!verdict.ok) {

@@ -140,7 +140,20 @@ export class OutboxRunner {
         .andWhere('lease_until', '<=', now)
         .update({ lease_until: now + this.leaseMs, attempts: Number(row.attempts) + 1, updated_at: iso(now) });
       if (claimed !== 1) return;
-      await this.perform(row, Number(row.attempts) + 1);
+      // Keep the lease while the effect runs, so a short lease (fast take-over of a dead instance's
+      // work) never hands a live effect to a second instance.
+      const renewal = setInterval(() => {
+        void this.db('outbox')
+          .where({ effect_id: effectId, status: 'pending' })
+          .andWhere('lease_until', '>', 0) // released (a retry is scheduled): leave it released
+          .update({ lease_until: this.clock.now() + this.leaseMs })
+          .catch(() => undefined);
+      }, Math.max(100, Math.floor(this.leaseMs / 3)));
+      try {
+        await this.perform(row, Number(row.attempts) + 1);
+      } finally {
+        clearInterval(renewal);
+      }
     } catch (err) {
       this.log.error({ error: loggableError(err), effectId }, 'outbox row failed unexpectedly');
     } finally {

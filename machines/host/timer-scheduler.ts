@@ -6,6 +6,8 @@ import { EventNotAcceptedError, FlowNotFoundError } from './errors';
 import type { FlowEvent, FlowHost } from './flow-host';
 import { loggableError } from './safe-error';
 
+class TimerGone extends Error {}
+
 /** Fires due timer rows as events; the row is deleted in the event's own transaction. */
 export class TimerScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -45,11 +47,14 @@ export class TimerScheduler {
         await this.host.send(row.flow_id, event, {
           causationId: row.timer_id,
           within: async (trx) => {
-            await trx('timers').where({ timer_id: row.timer_id }).delete();
+            // Another instance fired it first (or the flow cancelled it): this event must not count twice.
+            const deleted = await trx('timers').where({ timer_id: row.timer_id }).delete();
+            if (deleted !== 1) throw new TimerGone();
           },
         });
         fired++;
       } catch (err) {
+        if (err instanceof TimerGone) continue;
         if (err instanceof EventNotAcceptedError || err instanceof FlowNotFoundError) {
           // The state that set it was left without a cancel reaching us; the timer is moot.
           await this.db('timers').where({ timer_id: row.timer_id }).delete();

@@ -4,6 +4,7 @@ import * as m002 from './002_registry_views';
 import * as m003 from './003_mint';
 import * as m004 from './004_redemption';
 import * as m005 from './005_outbox_issued_in';
+import * as m006 from './006_leases';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '003_mint': m003,
   '004_redemption': m004,
   '005_outbox_issued_in': m005,
+  '006_leases': m006,
 };
 
 /** Migrations are imported, not globbed from disk, so they run the same under tsx, compiled JS and bundlers. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
 import { FlowHost } from '../../machines/host/flow-host';
-import { openDatabase } from '../../persistence/database';
+import { openTestDatabase } from '../support/test-database';
 import { appendToJournal } from '../../persistence/journal';
 import { isUniqueViolation } from '../../persistence/errors';
 import { checkViews, verifySnapshots } from '../../persistence/replay';
@@ -71,7 +71,7 @@ describe('flow host', () => {
 
   it('serializes two hosts on one database through the seq check (a lost race is retried)', async () => {
     await svc.host.start('payout', 'p-5', { expiresInMs: 60_000 });
-    const other = await openDatabase({ client: 'sqlite', filename: `${svc.dataDir}/issuance-bot.sqlite` });
+    const other = await openTestDatabase(svc.dataDir);
     try {
       const second = new FlowHost(other, [payoutModule(probe).definition]);
       await Promise.all([

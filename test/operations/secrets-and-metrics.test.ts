@@ -8,6 +8,7 @@ import { openKeystoreFile } from '../../chain/keystore';
 import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { type MintEnv, startMintEnv, waitForState } from '../support/mint-env';
+import { listTables } from '../support/test-database';
 import { detect, mintThroughFlow, sendToRedemptionWallet, units } from '../support/redemption-helpers';
 
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
@@ -86,7 +87,7 @@ describe('operations: secrets stay secret, metrics tell the story (full mint and
       'issuer private key': wallet.privateKey.slice(2),
     };
 
-    const tables = ((await env.svc.db.raw("SELECT name FROM sqlite_master WHERE type = 'table'")) as Array<{ name: string }>).map((t) => t.name);
+    const tables = await listTables(env.svc.db);
     assert.ok(tables.includes('journal') && tables.includes('outbox') && tables.includes('chain_transactions'));
     const database: string[] = [];
     for (const table of tables) database.push(`${table}: ${JSON.stringify(await env.svc.db(table).select())}`);

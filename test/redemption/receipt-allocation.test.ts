@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { allocateReceipts } from '../../chain/redemption-effects';
-import { openDatabase } from '../../persistence/database';
+import { openTestDatabase } from '../support/test-database';
 import { tempDir } from '../support/service';
 
 const VAULT = '0x' + 'aa'.repeat(20);
@@ -12,7 +12,7 @@ const E18 = 10n ** 18n;
 describe('receipt allocation for burns', () => {
   let db: Knex;
   beforeEach(async () => {
-    db = await openDatabase({ client: 'sqlite', filename: path.join(tempDir('issuance-alloc-'), 'a.sqlite') });
+    db = await openTestDatabase(tempDir('issuance-alloc-'), 'a');
     const now = new Date().toISOString();
     await db('receipt_inventory').insert([
       { vault_address: VAULT, receipt_id: '2', network: 'base', token_symbol: 't', shares_minted: (3n * E18).toString(), shares_remaining: (3n * E18).toString(), minted_by: 'b', tx_hash: '0x2', block_number: 2, created_at: now },

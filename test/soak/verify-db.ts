@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase } from '../../persistence/database';
+import { openTestDatabase } from '../support/test-database';
 import { checkViews, verifySnapshots } from '../../persistence/replay';
 import { FLOW_DEFINITIONS } from '../../server/flows/definitions';
 
@@ -19,7 +19,7 @@ export interface DbVerdict {
 async function main(): Promise<void> {
   const dataDir = process.argv[2];
   if (!dataDir) throw new Error('usage: verify-db <dataDir>');
-  const db = await openDatabase({ client: 'sqlite', filename: path.join(dataDir, 'issuance-bot.sqlite') });
+  const db = await openTestDatabase(dataDir);
   try {
     const replay = await verifySnapshots(db, FLOW_DEFINITIONS);
     const views = await checkViews(db, FLOW_DEFINITIONS);

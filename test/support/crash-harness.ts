@@ -5,6 +5,7 @@ import { type FakeAlpaca, startFakeAlpaca } from '../../alpaca/fake-alpaca';
 import { type SandboxChain, startSandboxChain } from '../../chain/sandbox-chain';
 import { type ChildService, spawnService } from './child-service';
 import { tempDir } from './service';
+import { testDatabaseEnv } from './test-database';
 
 /**
  * A devnet and a fake Alpaca owned by the test, and the service as a child process (as production runs
@@ -34,6 +35,7 @@ export async function startCrashHarness(): Promise<CrashHarness> {
   const env = (dataDir: string, crashAt?: string): Record<string, string> => ({
     ISSUANCE_MODE: 'production',
     DATA_DIR: dataDir,
+    ...testDatabaseEnv(dataDir),
     LOG_LEVEL: 'warn',
     ALPACA_INBOUND_API_KEY: apiKey,
     OPERATOR_TOKEN: operatorToken,
@@ -50,6 +52,11 @@ export async function startCrashHarness(): Promise<CrashHarness> {
     REDEMPTION_POLL_INTERVAL_MS: '200',
     TRANSFER_POLL_MS: '200',
     ISSUANCE_CRASH_AT: crashAt ?? '',
+    // The tests poll flows every 50 ms and drive hundreds of requests: no rate limits here.
+    OPERATOR_RATE_LIMIT_PER_MINUTE: '0',
+    // On PostgreSQL a restarted process cannot know its predecessor is dead: it takes over after the lease.
+    OUTBOX_LEASE_MS: '3000',
+    ALPACA_RATE_LIMIT_PER_MINUTE: '0',
   });
 
   const harness: CrashHarness = {
@@ -70,7 +77,7 @@ export async function startCrashHarness(): Promise<CrashHarness> {
       for (;;) {
         const res = await harness.operator(svc, 'GET', `/operator/flows/${encodeURIComponent(flowId)}`);
         if (res.body.flow?.state === state) return res.body;
-        if (Date.now() > deadline) throw new Error(`flow ${flowId} stuck in ${res.body.flow?.state}`);
+        if (Date.now() > deadline) throw new Error(`flow ${flowId} stuck in ${res.body.flow?.state ?? `(${res.status} ${JSON.stringify(res.body).slice(0, 300)})`}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

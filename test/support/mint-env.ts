@@ -10,6 +10,7 @@ import type { ServiceConfig } from '../../server/config';
 import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
 import type { Service } from '../../server/service';
 import { tempDir } from './service';
+import { testDatabaseConfig } from './test-database';
 import { apiConformance } from './api-conformance';
 import { type RpcProxy, startRpcProxy } from './rpc-proxy';
 
@@ -53,6 +54,7 @@ export function mintEnvConfig(dir: string, chain: SandboxChain, alpaca: { url: s
     alpacaTimeoutMs: 2_000,
     mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
     redemption: { pollIntervalMs: 200, deadlineMs: 60_000, transferPollMs: 100, transferMaxRange: 500 },
+    ...testDatabaseConfig(dir),
     chain: { network: 'base', rpcUrl: chain.devnet.rpcUrl, chainId: chain.devnet.chainId, confirmations: 1, keystoreFile: chain.keystoreFile, keystorePasswordFile: chain.keystorePasswordFile },
     alpaca: { baseUrl: alpaca.url, accountId: alpaca.accountId, keyId: alpaca.keyId, secret: alpaca.secret, timeoutMs: 2_000 },
   };

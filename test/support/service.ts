@@ -7,6 +7,7 @@ import { AdjustableClock } from '../../machines/host/clock';
 import type { ServiceConfig } from '../../server/config';
 import { type FlowModule, type Service, startService } from '../../server/service';
 import { signRequest } from '../../server/auth';
+import { testDatabaseConfig } from './test-database';
 import { apiConformance } from './api-conformance';
 
 export interface TestService extends Service {
@@ -44,6 +45,7 @@ export async function startTestService(options: { modules?: FlowModule[]; dataDi
     alpacaTimeoutMs: 5_000,
     mint: { journalTimeoutMs: 60_000, callbackMaxAttempts: 3 },
     redemption: { pollIntervalMs: 200, deadlineMs: 60_000, transferPollMs: 100, transferMaxRange: 500 },
+    ...testDatabaseConfig(dataDir),
     ...options.config,
   };
   const testClock = new AdjustableClock();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase } from '../../persistence/database';
+import { openTestDatabase } from '../support/test-database';
 import { rebuildViews, verifySnapshots } from '../../persistence/replay';
 import { FLOW_DEFINITIONS } from '../../server/flows/definitions';
 import { tempDir } from '../support/service';
@@ -16,7 +16,7 @@ describe('persisted flows survive this build (journal fixture replay)', () => {
   const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'journal-fixture.json'), 'utf8'));
 
   async function load() {
-    const db = await openDatabase({ client: 'sqlite', filename: path.join(tempDir('issuance-fixture-'), 'fixture.sqlite') });
+    const db = await openTestDatabase(tempDir('issuance-fixture-'), 'fixture');
     await db.batchInsert('journal', fixture.journal, 100);
     await db.batchInsert('flows', fixture.flows, 100);
     return db;

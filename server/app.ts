@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { FlowHost } from '../machines/host/flow-host';
+import type { Clock } from '../machines/host/clock';
 import type { AccountRegistry } from '../persistence/registry/accounts';
 import type { AssetRegistry } from '../persistence/registry/assets';
 import { jsonBody } from './body';
@@ -43,6 +44,8 @@ export interface AppDeps {
   log: Logger;
   mode: string;
   db: Knex;
+  /** The service's clock: operator views measure ages and "stuck" on it. */
+  clock: Clock;
   host: FlowHost;
   accounts: AccountRegistry;
   assets: AssetRegistry;

@@ -58,6 +58,9 @@ export async function projectRegistryEvent(trx: Knex.Transaction, e: JournalEntr
     case 'asset.resumed':
       await trx('tokenized_assets').where({ asset_id: p.assetId }).update({ halted: false, halt_reason: null, updated_at: at });
       return;
+    case 'effect.made_due':
+      // An operator brought an effect forward: the journal row is the record; no view holds it.
+      return;
     default:
       throw new Error(`No projection for registry event ${e.type}`);
   }

@@ -14,6 +14,7 @@ import { readJson } from '../../persistence/database';
 import type { OperatorIdentity } from '../auth/operator-auth';
 import { addAssetBody, haltBody, registerApBody, replaceWalletsBody, updateAssetBody } from '../schemas/registry';
 import { parse } from '../validate';
+import { recordEntityEvent } from '../../persistence/entity-journal';
 import { mintFlowId } from './mint';
 
 const OPERATOR_EVENT_TYPE = /^OPERATOR_[A-Z_]+$/;
@@ -185,9 +186,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
    * forward: one that failed for good has already told its flow, which now waits in an operator
    * state for the machine's own OPERATOR_RETRY* event (re-running the row behind the machine's back
    * would perform a side effect whose result the flow no longer takes). The attempt still counts
-   * against the effect's retry budget. This is not a flow event, so it is not in the flow's journal:
-   * it is written on the outbox row (until the row's next result replaces that text) and logged with
-   * the operator's id.
+   * against the effect's retry budget. It is not a flow event (the machine never sees it), so it is
+   * journaled as an `effect.made_due` event of the entity `effect:<effectId>` with the operator's id,
+   * in the same transaction as the outbox change.
    */
   router.post('/flows/:flowId/effects/:effectId/retry', async (ctx) => {
     const body = parse(effectRetryBody, ctx.request.body ?? {});
@@ -215,11 +216,20 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     }
     const annotation = `made due by ${operator} at ${iso(now)}${body.note ? ` (${body.note})` : ''}`;
     const lastError = row.last_error ? `${annotation}; last error: ${row.last_error}` : annotation;
-    const updated = await db('outbox')
-      .where({ effect_id: effectId, status: 'pending', next_attempt_at: row.next_attempt_at })
-      .andWhere('lease_until', '<=', now)
-      .update({ next_attempt_at: now, last_error: lastError.slice(0, 500), updated_at: iso(now) });
-    if (updated !== 1) throw new DomainError(409, 'effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
+    await db.transaction(async (trx) => {
+      const updated = await trx('outbox')
+        .where({ effect_id: effectId, status: 'pending', next_attempt_at: row.next_attempt_at })
+        .andWhere('lease_until', '<=', now)
+        .update({ next_attempt_at: now, last_error: lastError.slice(0, 500), updated_at: iso(now) });
+      if (updated !== 1) throw new DomainError(409, 'effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
+      await recordEntityEvent(
+        trx,
+        { type: 'effect', id: effectId },
+        { type: 'effect.made_due', payload: { flowId: flow.flowId, effectId, effectType: row.type, attempts: Number(row.attempts), wasDueAt: iso(Number(row.next_attempt_at)), operator, ...(body.note ? { note: body.note } : {}) } },
+        iso(now),
+        ctx.state.requestId,
+      );
+    });
     deps.log?.info({ operator, flowId: flow.flowId, effectId, effectType: row.type, attempts: Number(row.attempts), wasDueAt: iso(Number(row.next_attempt_at)), note: body.note, requestId: ctx.state.requestId }, 'operator made an effect due now');
     const after = await db('outbox').where({ effect_id: effectId }).first();
     ctx.body = { outcome: 'made_due', operator, effect: effectJson(after, now) };

@@ -158,6 +158,11 @@ describe('operator API: flows, effects, operator identity', function () {
       assert.equal(res.status, 200);
       assert.deepEqual([res.body.outcome, res.body.operator, res.body.effect.type], ['made_due', 'alice', 'notifyAlpacaOfMint']);
       assert.match(res.body.effect.last_error, /^made due by alice at .*; last error: Alpaca answered 503/);
+      // The action is in the journal, with who did it, even after the row's next result replaces its text.
+      const audit = await svc.db('journal').where({ flow_id: `effect:${row.effect_id}` });
+      assert.equal(audit.length, 1);
+      const payload = typeof audit[0].payload === 'string' ? JSON.parse(audit[0].payload) : audit[0].payload;
+      assert.deepEqual([audit[0].type, payload.operator, payload.flowId, payload.effectType], ['effect.made_due', 'alice', flowId, 'notifyAlpacaOfMint']);
       await waitFor('the second attempt', async () => Number((await effectRow()).attempts) === 2);
       assert.equal((await svc.host.require(flowId)).state, 'callingBack', 'still retrying: the effect has attempts left');
     });

@@ -203,8 +203,11 @@ export const metricsSecurity: SecurityRequirement[] = [{ MetricsBearer: [] }];
 export const OPERATOR_AUTH_CODES: string[] = ['missing_credentials', 'invalid_operator_token'];
 const ALPACA_AUTH_CODES: string[] = AUTH_ERROR_CODES.filter((c) => c !== 'invalid_operator_token');
 
-/** What the JSON body reader answers on any POST, PUT or PATCH, before a handler sees the request. */
-export const BODY_ERRORS_400: ErrorShapes = { codes: ['malformed_json', 'invalid_request', 'unreadable_body'] };
+/**
+ * The 400s any POST, PUT or PATCH may get besides its handler's own: the JSON body reader's refusals,
+ * and `invalid_characters` when PostgreSQL refuses a NUL character in a text field.
+ */
+export const BODY_ERRORS_400: ErrorShapes = { codes: ['malformed_json', 'invalid_request', 'unreadable_body', 'invalid_characters'] };
 
 export const responses: Record<string, Response> = {
   AlpacaUnauthorized: errorResponse('Missing or failed Alpaca credentials (API key or signature).', { codes: ALPACA_AUTH_CODES }),
@@ -235,7 +238,9 @@ responses.NoRoute = errorResponse('No route matched the method and path.', {
     ...AUTH_ERROR_CODES,
     'ip_not_allowed',
     'rate_limited',
-    ...(BODY_ERRORS_400.codes ?? []),
+    'malformed_json',
+    'invalid_request',
+    'unreadable_body',
     'body_too_large',
     'unsupported_media_type',
   ],

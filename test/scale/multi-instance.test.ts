@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Contract, Wallet } from 'ethers';
-import knex, { type Knex } from 'knex';
 import { decodeWithdrawLog } from '../../chain/vault';
 import { redemptionFlowId } from '../../chain/transfer-poller';
 import { depositsByRequest } from '../support/chain-evidence';
-import type { ChildService } from '../support/child-service';
 import { type CrashHarness, startCrashHarness } from '../support/crash-harness';
-import { type LoadBalancer, startLoadBalancer } from '../support/load-balancer';
+import { type Cluster, countFlows, inParallel, startCluster, waitFor } from '../support/cluster';
 import { tempDir } from '../support/service';
-import { onPostgres, schemaFor, TEST_DATABASE_URL } from '../support/test-database';
+import { onPostgres } from '../support/test-database';
 
 const MINTS = Number(process.env.SCALE_MINTS ?? 300);
 const REDEMPTIONS = Number(process.env.SCALE_REDEMPTIONS ?? 100);
@@ -25,50 +23,21 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
 (onPostgres() ? describe : describe.skip)('scale: three instances on one PostgreSQL database', function () {
   this.timeout(600_000);
   let h: CrashHarness;
-  let lb: LoadBalancer;
-  let db: Knex;
-  const instances = new Map<string, ChildService>();
-  const dataDir = tempDir('issuance-scale-');
-  const env = (id: string) => ({ INSTANCE_ID: id, OUTBOX_LEASE_MS: '5000', TRANSFER_POLL_MS: '200', LOG_LEVEL: 'warn' });
+  let cluster: Cluster;
 
   before(async () => {
     h = await startCrashHarness();
-    for (const id of ['bot-a', 'bot-b', 'bot-c']) instances.set(id, await h.spawn(dataDir, undefined, env(id)));
-    lb = await startLoadBalancer([...instances.values()].map((s) => s.url));
-    h.alpaca.issuerBaseUrl = lb.url;
-    db = knex({ client: 'pg', connection: TEST_DATABASE_URL, searchPath: [schemaFor(dataDir)], pool: { min: 0, max: 2 } });
+    cluster = await startCluster(h, tempDir('issuance-scale-'), ['bot-a', 'bot-b', 'bot-c']);
   });
   after(async () => {
-    for (const s of instances.values()) await s.kill('SIGKILL');
-    await lb?.close();
-    await db?.destroy();
+    await cluster?.close();
     await h?.close();
   });
 
-  const any = () => [...instances.values()][0]!;
-  async function pollerHolder(): Promise<string | undefined> {
-    const row = await db('leases').where({ name: 'transfer-poller' }).first();
-    return row && Number(row.expires_at) > Date.now() ? row.holder : undefined;
-  }
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-    let i = 0;
-    await Promise.all(Array.from({ length: width }, async () => {
-      while (i < items.length) await work(items[i++]!);
-    }));
-  }
-
   it('completes every mint and redemption exactly once while the poller instance is killed and restarted', async () => {
-    const clientId = await h.seed(any(), 'scale@ap.example');
-    const leader = await waitFor('a poller lease holder', pollerHolder, 20_000);
+    const { db, lb } = cluster;
+    const clientId = await h.seed([...cluster.instances.values()][0]!, 'scale@ap.example');
+    const leader = await waitFor('a poller lease holder', () => cluster.pollerHolder(), 20_000);
     const holders = [leader];
 
     // 300 mints through the balancer, 16 at a time: any instance takes any request.
@@ -79,39 +48,31 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
       const confirmed = await h.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed');
       assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
     });
-    await waitFor(`${MINTS} completed mints`, async () => (Number((await db('flows').where({ flow_type: 'mint', state: 'completed' }).count({ n: '*' }))[0]!.n) === MINTS ? true : undefined), 240_000);
+    await waitFor(`${MINTS} completed mints`, async () => (await countFlows(db, 'mint', 'completed')) === MINTS, 240_000);
 
     // 100 transfers back to the redemption wallet; the poller's instance is killed half way.
     const ap = new Wallet(h.chain.apAccount.privateKey, h.provider);
     const token = new Contract(h.chain.vault.vault, ['function transfer(address to, uint256 amount) returns (bool)'], ap);
     const flowIds: string[] = [];
-    let killed: string | undefined;
+    let killed = leader;
     for (let i = 0; i < REDEMPTIONS; i++) {
       if (i === Math.floor(REDEMPTIONS / 2)) {
-        killed = (await pollerHolder()) ?? leader;
-        await instances.get(killed)!.kill('SIGKILL');
-        instances.delete(killed);
-        lb.backends = [...instances.values()].map((s) => s.url);
+        killed = (await cluster.pollerHolder()) ?? leader;
+        await cluster.kill(killed);
       }
       const tx = await token.getFunction('transfer')(h.chain.issuerAddress, 10n ** 18n);
       const receipt = await tx.wait();
       flowIds.push(redemptionFlowId('base', receipt!.hash, receipt!.logs.find((l: any) => l.topics[0] === TRANSFER_TOPIC)!.index));
     }
     const successor = await waitFor('another instance to take the poller over', async () => {
-      const holder = await pollerHolder();
+      const holder = await cluster.pollerHolder();
       return holder && holder !== killed ? holder : undefined;
     }, 30_000);
     holders.push(successor);
     // The killed instance comes back (under a new name, as a replacement would) and joins the balancer.
-    const replacement = `${killed}-2`;
-    instances.set(replacement, await h.spawn(dataDir, undefined, env(replacement)));
-    h.alpaca.issuerBaseUrl = lb.url;
-    lb.backends = [...instances.values()].map((s) => s.url);
+    await cluster.add(`${killed}-2`);
 
-    await waitFor(`${REDEMPTIONS} completed redemptions`, async () => {
-      const done = Number((await db('flows').where({ flow_type: 'redemption', state: 'completed' }).count({ n: '*' }))[0]!.n);
-      return done === REDEMPTIONS ? true : undefined;
-    }, 240_000);
+    await waitFor(`${REDEMPTIONS} completed redemptions`, async () => (await countFlows(db, 'redemption', 'completed')) === REDEMPTIONS, 240_000);
 
     // Every flow final and completed; nothing parked for an operator.
     const flows = await db('flows').select('flow_id', 'flow_type', 'state');

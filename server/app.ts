@@ -80,7 +80,8 @@ export interface AppRouters {
   public: Router[];
   health: Router;
   metrics: Router;
-  operator: Router;
+  /** Everything under `/operator`, behind the operator's credential (one router per area). */
+  operator: Router[];
   issuer: Router[];
 }
 
@@ -89,7 +90,7 @@ export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
     public: [openApiRoutes()],
     health: healthRoutes(deps.db, deps.mode),
     metrics: metricsRoutes(deps.metrics.registry),
-    operator: operatorRoutes({ ...deps, metrics }),
+    operator: [operatorRoutes({ ...deps, metrics })],
     issuer: [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])],
   };
 }
@@ -171,10 +172,10 @@ function guarded(auth: Middleware, router: Router): Middleware {
   };
 }
 
-function routeScope(prefix: string, auth: Middleware, router: Router): Middleware {
-  const routes = router.routes();
+function routeScope(prefix: string, auth: Middleware, routers: Router[]): Middleware {
+  const routes = compose(routers.map((r) => r.routes() as unknown as Middleware));
   return async (ctx, next) => {
     if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
-    await auth(ctx, () => routes(ctx as any, next));
+    await auth(ctx, () => routes(ctx, next));
   };
 }

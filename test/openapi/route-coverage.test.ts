@@ -44,7 +44,7 @@ describe('OpenAPI document: route coverage', () => {
     const issuerRoutes = [mintModule(new Map(), alpaca), redemptionModule(new Map(), alpaca)].flatMap((m) => m.routes?.(svc) ?? []);
     const pass = (_ctx: unknown, next: () => Promise<void>) => next();
     const routers = appRouters({ ...svc, mode: 'sandbox', alpacaAuth: pass, operatorAuth: pass, issuerRoutes }, svc.metrics.registry);
-    mounted = mountedOperations([...routers.public, routers.health, routers.metrics, routers.operator, ...routers.issuer]);
+    mounted = mountedOperations([...routers.public, routers.health, routers.metrics, ...routers.operator, ...routers.issuer]);
   });
   after(() => svc?.close());
 

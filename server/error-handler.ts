@@ -42,6 +42,9 @@ export function errorHandler(log: Logger): Middleware {
       }
       if (isPublicError(err)) {
         ctx.status = err.status;
+        // A challenge (WWW-Authenticate) and the like travel with the error.
+        const headers = (err as { headers?: Record<string, string> }).headers;
+        if (headers) for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
         ctx.body = { code: err.code, message: err.message, ...(err.details ?? {}) };
         // The body of an oversized request was not read: do not let the client reuse this connection.
         if (err.status === 413) ctx.set('Connection', 'close');

@@ -211,7 +211,10 @@ export const BODY_ERRORS_400: ErrorShapes = { codes: ['malformed_json', 'invalid
 
 export const responses: Record<string, Response> = {
   AlpacaUnauthorized: errorResponse('Missing or failed Alpaca credentials (API key or signature).', { codes: ALPACA_AUTH_CODES }),
-  OperatorUnauthorized: errorResponse('Missing or wrong operator bearer token.', { codes: OPERATOR_AUTH_CODES }),
+  OperatorUnauthorized: {
+    ...errorResponse('Missing or wrong operator bearer token.', { codes: OPERATOR_AUTH_CODES }),
+    headers: { 'WWW-Authenticate': { description: 'The bearer challenge (`Bearer realm="operator"`, with `error="invalid_token"` for a wrong token).', schema: { type: 'string' } } },
+  },
   NotAllowedAddress: errorResponse('The client address is outside the allow-list of this endpoint (ALPACA_IP_ALLOWLIST, OPERATOR_IP_ALLOWLIST).', { codes: ['ip_not_allowed'] }),
   RateLimited: {
     ...errorResponse('Too many requests for this credential, or too many failed authentications from this address.', { codes: ['rate_limited'] }),

@@ -83,6 +83,13 @@ describe('operations: access control (rate limits, IP allow-lists, security head
     assert.throws(() => parseAllowList('10.0.0.300'), /not an IP/);
   });
 
+  it('challenges an operator call without a token (401 with WWW-Authenticate: Bearer)', async () => {
+    svc = await startTestService();
+    const res = await fetch(`${svc.url}/operator/flows`);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="operator"/);
+  });
+
   it('sends security headers on every response, errors included', async () => {
     svc = await startTestService();
     for (const res of [await fetch(`${svc.url}/health/live`), await fetch(`${svc.url}/tokenization/tokens`), await fetch(`${svc.url}/no-such-route`)]) {

@@ -173,7 +173,8 @@ function guarded(auth: Middleware, router: Router): Middleware {
 }
 
 function routeScope(prefix: string, auth: Middleware, routers: Router[]): Middleware {
-  const routes = compose(routers.map((r) => r.routes() as unknown as Middleware));
+  // A known path with the wrong method answers 405, as on the Alpaca-facing routes.
+  const routes = compose(routers.flatMap((r) => [r.routes() as unknown as Middleware, r.allowedMethods() as unknown as Middleware]));
   return async (ctx, next) => {
     if (ctx.path !== prefix && !ctx.path.startsWith(`${prefix}/`)) return next();
     await auth(ctx, () => routes(ctx, next));

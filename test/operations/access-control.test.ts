@@ -83,11 +83,14 @@ describe('operations: access control (rate limits, IP allow-lists, security head
     assert.throws(() => parseAllowList('10.0.0.300'), /not an IP/);
   });
 
-  it('challenges an operator call without a token (401 with WWW-Authenticate: Bearer)', async () => {
+  it('challenges an operator call without a token (401 with WWW-Authenticate: Bearer), and answers a wrong method with 405', async () => {
     svc = await startTestService();
     const res = await fetch(`${svc.url}/operator/flows`);
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="operator"/);
+    const wrongMethod = await fetch(`${svc.url}/operator/flows`, { method: 'DELETE', headers: { authorization: `Bearer ${svc.operatorToken}` } });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(((await wrongMethod.json()) as any).code, 'method_not_allowed');
   });
 
   it('sends security headers on every response, errors included', async () => {

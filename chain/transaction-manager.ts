@@ -15,6 +15,9 @@ export interface PreparedCall {
   record?: (trx: Knex.Transaction) => Promise<void>;
 }
 
+/** A call with its gas limit and fees, ready to be given a nonce and signed. */
+type PlannedCall = PreparedCall & { gasLimit: bigint; fees: Awaited<ReturnType<typeof feesFor>> };
+
 export interface SentTransaction {
   intentId: string;
   txHash: string;
@@ -72,7 +75,13 @@ export class TransactionManager {
    */
   async send(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<SentTransaction> {
     let row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
-    if (!row) row = await this.serialized(() => this.signAndRecord(intentId, flowId, prepare));
+    if (!row) {
+      // A call known in advance (a mint) is estimated and priced before taking the signer's turn, so
+      // the turn covers only the nonce, the signature and the insert; one that must be prepared in turn
+      // (a burn choosing its receipts) is planned inside it.
+      const planned = typeof prepare === 'function' ? () => prepare().then((call) => this.plan(call)) : await this.plan(prepare);
+      row = await this.serialized(() => this.signAndRecord(intentId, flowId, planned));
+    }
     await this.broadcast(row.raw_tx, row.tx_hash);
     await failpoint(`txmanager.afterBroadcast.${intentKind(intentId)}`);
     if (row.status === 'signed') {
@@ -115,7 +124,20 @@ export class TransactionManager {
     }
   }
 
-  private async signAndRecord(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<any> {
+  /** Gas and fees for a call; a revert here is the vault's answer, anything else is retried. */
+  private async plan(call: PreparedCall): Promise<PlannedCall> {
+    let gasLimit: bigint;
+    try {
+      gasLimit = ((await this.provider.estimateGas({ from: this.address, to: call.to, data: call.data })) * 12n) / 10n;
+    } catch (err) {
+      // Only a revert is the vault's answer; a node that is down or slow is retried, never "reverted".
+      if (isError(err, 'CALL_EXCEPTION')) throw new TransactionWouldRevertError(err);
+      throw err;
+    }
+    return { ...call, gasLimit, fees: await feesFor(this.provider, this.fees) };
+  }
+
+  private async signAndRecord(intentId: string, flowId: string, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<any> {
     const existing = await this.db('chain_transactions').where({ intent_id: intentId }).first();
     if (existing) return existing;
     const signed = !isPostgres(this.db)
@@ -141,20 +163,11 @@ export class TransactionManager {
     commit: (work: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
     intentId: string,
     flowId: string,
-    prepare: PreparedCall | (() => Promise<PreparedCall>),
+    prepare: PlannedCall | (() => Promise<PlannedCall>),
   ): Promise<{ row: any; fresh: boolean }> {
-    const { to, data, record } = typeof prepare === 'function' ? await prepare() : prepare;
+    const { to, data, record, gasLimit, fees } = typeof prepare === 'function' ? await prepare() : prepare;
     const call = { to, data };
     const from = this.address;
-    let gasLimit: bigint;
-    try {
-      gasLimit = ((await this.provider.estimateGas({ from, to: call.to, data: call.data })) * 12n) / 10n;
-    } catch (err) {
-      // Only a revert is the vault's answer; a node that is down or slow is retried, never "reverted".
-      if (isError(err, 'CALL_EXCEPTION')) throw new TransactionWouldRevertError(err);
-      throw err;
-    }
-    const fees = await feesFor(this.provider, this.fees);
     const chainNonce = await this.provider.getTransactionCount(from, 'pending');
     const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: from }).first();
     const nonce = Math.max(chainNonce, Number(stored?.next_nonce ?? 0));

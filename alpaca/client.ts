@@ -65,6 +65,20 @@ export const tokenizationRequestSchema = z.preprocess(
 );
 export type TokenizationRequest = z.infer<typeof tokenizationRequestSchema>;
 
+/**
+ * A position of the issuer's account (Broker API `GET /v1/trading/accounts/{account_id}/positions`).
+ * Only what reconciliation reads is checked; the rest (prices, P/L) passes through. `qty` is a signed
+ * decimal string (negative when short).
+ */
+export const positionSchema = z.looseObject({
+  symbol: z.string().min(1),
+  qty: z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal string'),
+  side: z.string().optional(),
+  asset_id: z.string().optional(),
+  qty_available: z.string().optional(),
+});
+export type Position = z.infer<typeof positionSchema>;
+
 const alpacaErrorBody = z.object({ code: z.coerce.number().int().optional(), message: z.string().optional() });
 
 /** Exactly one of the two, matching the identifier Alpaca used on the original mint request. */
@@ -131,6 +145,8 @@ const QTY = /^\d+(\.\d{1,9})?$/;
  */
 export class AlpacaClient {
   readonly #base: string;
+  /** The account's trading resources (positions), beside its tokenization ones. */
+  readonly #trading: string;
   readonly #auth: AlpacaAuthProvider;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
@@ -142,7 +158,9 @@ export class AlpacaClient {
     if (base.username || base.password) throw new TypeError('AlpacaClient: baseUrl must not carry credentials');
     if (!options.accountId) throw new TypeError('AlpacaClient: accountId is required');
     if (!(options.timeoutMs > 0)) throw new TypeError('AlpacaClient: timeoutMs must be positive');
-    this.#base = `${base.origin}${base.pathname.replace(/\/+$/, '')}/v1/accounts/${encodeURIComponent(options.accountId)}/tokenization`;
+    const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+    this.#base = `${root}/v1/accounts/${encodeURIComponent(options.accountId)}/tokenization`;
+    this.#trading = `${root}/v1/trading/accounts/${encodeURIComponent(options.accountId)}`;
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs;
     this.#fetch = options.fetch ?? globalThis.fetch;
@@ -211,6 +229,33 @@ export class AlpacaClient {
     return parsed.data;
   }
 
+  /**
+   * Every open position of the account (the shares Alpaca holds for the issuer). A symbol with no open
+   * position is absent from the list.
+   */
+  async listPositions(): Promise<Position[]> {
+    const what = 'GET /trading/positions';
+    const { status, json } = await this.#call(what, 'GET', '/positions', undefined, {}, this.#trading);
+    const parsed = z.array(positionSchema).safeParse(json);
+    if (!parsed.success) throw invalidResponse(what, status, parsed.error);
+    return parsed.data;
+  }
+
+  /** The account's position in one symbol, or null when it holds none (Alpaca answers 404). */
+  async getPosition(symbol: string): Promise<Position | null> {
+    const what = 'GET /trading/positions/{symbol}';
+    if (!symbol) throw invalidRequest(what, 'symbol is required');
+    try {
+      const { status, json } = await this.#call(what, 'GET', `/positions/${encodeURIComponent(symbol)}`, undefined, {}, this.#trading);
+      const parsed = positionSchema.safeParse(json);
+      if (!parsed.success) throw invalidResponse(what, status, parsed.error);
+      return parsed.data;
+    } catch (err) {
+      if (err instanceof AlpacaApiError && err.kind === 'http' && err.status === 404) return null;
+      throw err;
+    }
+  }
+
   async #orNull(what: string, path: string): Promise<TokenizationRequest | null> {
     try {
       const { status, json } = await this.#call(what, 'GET', path);
@@ -221,7 +266,7 @@ export class AlpacaClient {
     }
   }
 
-  async #call(what: string, method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  async #call(what: string, method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}, base = this.#base): Promise<{ status: number; json: unknown }> {
     let authHeaders: Record<string, string>;
     try {
       authHeaders = await this.#auth.headers();
@@ -244,7 +289,7 @@ export class AlpacaClient {
       }
     };
     try {
-      res = await this.#fetch(`${this.#base}${path}`, {
+      res = await this.#fetch(`${base}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -11,9 +11,13 @@ import getRawBody from 'raw-body';
  *
  * - It serves the calls the issuer makes: `POST /v1/accounts/{id}/tokenization/callback/mint`,
  *   `…/callback/redeem` (with Idempotency-Key semantics), `GET …/requests`, `…/requests/{id}`,
- *   `…/requests:by_issuer_request_id`, and an OAuth2 token endpoint `POST /v1/oauth2/token`
+ *   `…/requests:by_issuer_request_id`, the account's positions `GET /v1/trading/accounts/{id}/positions`
+ *   and `…/positions/{symbol}`, and an OAuth2 token endpoint `POST /v1/oauth2/token`
  *   (client_secret_post). Broker API calls authenticate with HTTP Basic (key id : secret) or a
  *   Bearer token it issued.
+ * - Positions follow the flows: a mint journal confirmed `completed` (and accepted by the issuer)
+ *   moves its shares into the issuer's account, a redeem that completes moves them out; a test can
+ *   set or skew a position to play a journal made outside the flows.
  * - It plays Alpaca toward the issuer (`X-API-KEY`): account link, mint request, mint confirm, and
  *   remembers what it sent, so the mint callback can be checked against it.
  * - `behaviour` switches faults on: failures, slowness, outage, redeem outcome and lag.
@@ -23,7 +27,7 @@ import getRawBody from 'raw-body';
  * 404 40410000, 422 42210001; injected failures use `status × 100000` (503 → 50300000).
  */
 
-export type FakeAlpacaPath = 'mint-callback' | 'redeem' | 'lookup' | 'oauth-token';
+export type FakeAlpacaPath = 'mint-callback' | 'redeem' | 'lookup' | 'positions' | 'oauth-token';
 
 /** One request that reached a recorded endpoint, whatever it was answered (401, 503, 422 and 200 alike). */
 export interface RecordedCall {
@@ -117,6 +121,12 @@ export interface FakeAlpaca {
   /** Current state of one request (redeem outcomes applied), or undefined. */
   request(tokenizationRequestId: string): FakeTokenizationRequest | undefined;
   redeemRequests(): FakeTokenizationRequest[];
+  /** The issuer account's position in a symbol ("0" when none): completed mint journals in, completed redeems out, plus any set or skew. */
+  position(symbol: string): string;
+  /** Makes the position this quantity now; the flows keep moving it from there. */
+  setPosition(symbol: string, qty: string): void;
+  /** Moves the position by a signed quantity (`"-0.5"`): a journal Alpaca made outside the flows. */
+  skewPosition(symbol: string, delta: string): void;
 
   /** `POST /tokenization/accounts/connect` (`seedPaths`: `POST /accounts/connect` with the legacy `account`). */
   connect(email: string, clientAccountNumber: string, seedPaths?: boolean): Promise<IssuerAnswer>;
@@ -193,6 +203,10 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const pendingDelays = new Set<() => void>();
+  /** Mint requests whose journal moved shares into the issuer's account. */
+  const journaled = new Set<string>();
+  /** Per symbol, what the test controls added to the flows' movements. */
+  const positionSkew = new Map<string, bigint>();
 
   const behaviour: FakeAlpacaBehaviour = {
     failNext(path, count, status = 503) {
@@ -251,6 +265,44 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       return expiry !== undefined && expiry > Date.now();
     }
     return false;
+  };
+
+  // ----- positions -----
+
+  /** The flows' movements of one symbol, in 1e-18 shares: journaled mints in, completed redeems out. */
+  const flowsMovement = (symbol: string): bigint => {
+    let total = 0n;
+    for (const id of journaled) {
+      const r = stored.get(id)?.req;
+      if (r && r.underlying_symbol === symbol) total += attoShares(r.qty);
+    }
+    for (const st of stored.values()) {
+      if (st.req.type === 'redeem' && st.req.underlying_symbol === symbol && settle(st).status === 'completed') total -= attoShares(st.req.qty);
+    }
+    return total;
+  };
+  const positionOf = (symbol: string): bigint => flowsMovement(symbol) + (positionSkew.get(symbol) ?? 0n);
+  const heldSymbols = (): string[] => {
+    const symbols = new Set<string>(positionSkew.keys());
+    for (const st of stored.values()) symbols.add(st.req.underlying_symbol);
+    return [...symbols].filter((sym) => positionOf(sym) !== 0n).sort();
+  };
+  /** Alpaca's position object (prices left at zero: the fake has no market data). */
+  const positionJson = (symbol: string) => {
+    const qty = formatAttoShares(positionOf(symbol));
+    return {
+      asset_id: uuidFrom(symbol),
+      symbol,
+      exchange: 'NASDAQ',
+      asset_class: 'us_equity',
+      asset_marginable: false,
+      qty,
+      qty_available: qty,
+      side: qty.startsWith('-') ? 'short' : 'long',
+      avg_entry_price: '0',
+      market_value: '0',
+      cost_basis: '0',
+    };
   };
 
   // ----- Broker API handlers -----
@@ -384,8 +436,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
   app.use(async (ctx) => {
     if (ctx.path.startsWith('/_fake/')) return control(ctx);
     const tokenization = /^\/v1\/accounts\/([^/]+)\/tokenization(\/.*)$/.exec(ctx.path);
+    const positions = /^\/v1\/trading\/accounts\/([^/]+)\/positions(?:\/([^/]+))?$/.exec(ctx.path);
     const isToken = ctx.path === '/v1/oauth2/token';
-    if (!tokenization && !isToken) return reply(ctx, 404, { code: 40410000, message: 'not found' });
+    if (!tokenization && !positions && !isToken) return reply(ctx, 404, { code: 40410000, message: 'not found' });
 
     let rest = tokenization?.[2] ?? '';
     try {
@@ -395,7 +448,11 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     }
     const route: FakeAlpacaPath | undefined = isToken
       ? 'oauth-token'
-      : ctx.method === 'POST' && rest === '/callback/mint'
+      : positions
+        ? ctx.method === 'GET'
+          ? 'positions'
+          : undefined
+        : ctx.method === 'POST' && rest === '/callback/mint'
         ? 'mint-callback'
         : ctx.method === 'POST' && rest === '/callback/redeem'
           ? 'redeem'
@@ -420,7 +477,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       if (route === 'oauth-token') return tokenEndpoint(ctx, raw);
 
       if (!authorised(ctx.get('authorization'))) return reply(ctx, 401, { code: 40110000, message: 'unauthorized' });
-      if (tokenization![1] !== accountId) return reply(ctx, 403, { code: 40310000, message: 'forbidden' });
+      if ((tokenization ?? positions)![1] !== accountId) return reply(ctx, 403, { code: 40310000, message: 'forbidden' });
       if (!route) return reply(ctx, 404, { code: 40410000, message: 'not found' });
       const injected = injectedFailure(route);
       if (injected !== undefined) return reply(ctx, injected, { code: injected * 100000, message: http.STATUS_CODES[injected] ?? 'injected failure' });
@@ -432,6 +489,17 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
         body = parsed as Record<string, unknown>;
       }
 
+      if (route === 'positions') {
+        if (positions![2] === undefined) return reply(ctx, 200, heldSymbols().map(positionJson));
+        let symbol = positions![2];
+        try {
+          symbol = decodeURIComponent(symbol);
+        } catch {
+          /* keep as is */
+        }
+        if (positionOf(symbol) === 0n) throw new Reject(404, 40410000, 'position does not exist');
+        return reply(ctx, 200, positionJson(symbol));
+      }
       if (route === 'mint-callback') return reply(ctx, 200, mintCallback(body));
       if (route === 'redeem') {
         const { response, replayed } = redeem(body, ctx.get('idempotency-key') || undefined);
@@ -483,6 +551,13 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       return reply(ctx, 200, { callbacks: id ? fake.callbacksFor(id) : callbacks });
     }
     if (ctx.method === 'GET' && ctx.path === '/_fake/redeems') return reply(ctx, 200, { redeems, requests: fake.redeemRequests() });
+    if (ctx.method === 'GET' && ctx.path === '/_fake/positions') return reply(ctx, 200, { positions: heldSymbols().map(positionJson) });
+    if (ctx.method === 'POST' && ctx.path === '/_fake/positions') {
+      const parsed = parseJson((await getRawBody(ctx.req, { limit: '64kb', encoding: 'utf8' })) as string) as Record<string, unknown> | undefined;
+      if (!parsed || typeof parsed.symbol !== 'string' || typeof parsed.qty !== 'string' || !SIGNED_QTY.test(parsed.qty)) return reply(ctx, 400, { code: 40010000, message: 'expected {symbol, qty}' });
+      fake.setPosition(parsed.symbol, parsed.qty);
+      return reply(ctx, 200, positionJson(parsed.symbol));
+    }
     return reply(ctx, 404, { code: 40410000, message: 'not found' });
   }
 
@@ -561,6 +636,13 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       return s ? snapshot(settle(s)) : undefined;
     },
     redeemRequests: () => [...stored.values()].filter((s) => s.req.type === 'redeem').map((s) => snapshot(settle(s))),
+    position: (symbol) => formatAttoShares(positionOf(symbol)),
+    setPosition(symbol, qty) {
+      positionSkew.set(symbol, attoShares(qty) - flowsMovement(symbol));
+    },
+    skewPosition(symbol, delta) {
+      positionSkew.set(symbol, (positionSkew.get(symbol) ?? 0n) + attoShares(delta));
+    },
 
     connect: (email, clientAccountNumber, seedPaths = false) =>
       seedPaths ? toIssuer('POST', '/accounts/connect', { email, account: clientAccountNumber }) : toIssuer('POST', '/tokenization/accounts/connect', { email, client_account_number: clientAccountNumber }),
@@ -619,6 +701,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
         ...extra,
       });
       if (sent && res.status >= 400 && res.status < 500) sent.confirmed = previous;
+      // The shares are the issuer's once the issuer has taken the confirm (a retried confirm moves nothing more).
+      if (res.status === 200 && status === 'completed' && stored.has(tokenizationRequestId)) journaled.add(tokenizationRequestId);
       const s = stored.get(tokenizationRequestId);
       if (s && res.status === 200 && status === 'rejected' && s.req.status === 'pending') {
         s.req.status = 'rejected';
@@ -656,6 +740,29 @@ function safeEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
   return crypto.timingSafeEqual(ha, hb);
+}
+
+const SIGNED_QTY = /^-?\d+(\.\d{1,18})?$/;
+
+/** A signed decimal quantity in 1e-18 shares (quantities the fake cannot read count as zero). */
+function attoShares(qty: string): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d{1,18}))?$/.exec(qty);
+  if (!m) return 0n;
+  const value = BigInt(m[2]!) * 10n ** 18n + BigInt((m[3] ?? '').padEnd(18, '0') || '0');
+  return m[1] ? -value : value;
+}
+
+function formatAttoShares(value: bigint): string {
+  const sign = value < 0n ? '-' : '';
+  const abs = value < 0n ? -value : value;
+  const fraction = (abs % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${sign}${abs / 10n ** 18n}${fraction ? `.${fraction}` : ''}`;
+}
+
+/** A stable UUID-shaped asset id per symbol. */
+function uuidFrom(symbol: string): string {
+  const h = crypto.createHash('sha256').update(`asset:${symbol}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** EVM addresses compare case-insensitively (checksum case); anything else exactly. */

@@ -1,4 +1,6 @@
 import { Command, CommanderError } from 'commander';
+import { auditCommands } from './commands/audit';
+import { reconcileCommand } from './commands/reconcile';
 import { effectCommands } from './commands/effects';
 import { flowCommands } from './commands/flows';
 import { healthCommand } from './commands/health';
@@ -27,6 +29,8 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   localCommands(program, context);
   keystoreCommands(program, context);
   healthCommand(program, context);
+  reconcileCommand(program, context);
+  auditCommands(program, context);
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const overrideAll = (cmd: Command) => {
     cmd.exitOverride();

@@ -3,6 +3,7 @@ import { CliFailure, UsageError } from './errors';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 const TIMEOUT_MS = 30_000;
+const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
 /** Options every command that talks to a running instance takes. */
 export interface RemoteOptions {
@@ -49,6 +50,28 @@ export class OperatorApi {
     return this.request<T>('POST', path, body);
   }
 
+  /**
+   * A GET whose body is streamed to `sink` as it arrives (an export may be larger than memory), with
+   * a longer bound than other calls. Refusals throw as `get` does.
+   */
+  async download(path: string, query: Record<string, string | undefined>, sink: (chunk: Uint8Array) => Promise<void> | void): Promise<{ contentType: string }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+    const qs = params.toString();
+    const res = await this.fetch('GET', qs ? `${path}?${qs}` : path, undefined, true, DOWNLOAD_TIMEOUT_MS);
+    if (!res.ok) {
+      // The refusal is JSON like any other: let request() word it.
+      return this.refuse(res);
+    }
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await sink(value);
+    }
+    return { contentType: res.headers.get('content-type') ?? '' };
+  }
+
   /** An unauthenticated call (health), answered with its status instead of throwing on 5xx. */
   async probe(path: string): Promise<{ status: number; body: any }> {
     const res = await this.fetch('GET', path, undefined, false);
@@ -57,6 +80,17 @@ export class OperatorApi {
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(method, path, body, true);
+    if (!res.ok) return this.refuse(res);
+    const text = await res.text();
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      return undefined as T;
+    }
+  }
+
+  /** Turns a refusal into the error the command reports (a 400 is the command line's fault). */
+  private async refuse(res: Response): Promise<never> {
     const text = await res.text();
     let parsed: any;
     try {
@@ -64,7 +98,6 @@ export class OperatorApi {
     } catch {
       parsed = undefined;
     }
-    if (res.ok) return parsed as T;
     const code = typeof parsed?.code === 'string' ? parsed.code : 'http_error';
     const message = typeof parsed?.message === 'string' ? parsed.message : res.statusText;
     const detail = Array.isArray(parsed?.issues) && parsed.issues.length ? ` (${parsed.issues.map((i: any) => `${i.path || 'query'}: ${i.message}`).join('; ')})` : '';
@@ -73,12 +106,12 @@ export class OperatorApi {
     throw res.status === 400 ? new UsageError(line) : new ApiError(line, res.status, code, parsed);
   }
 
-  private async fetch(method: string, path: string, body: unknown, authenticated: boolean): Promise<Response> {
+  private async fetch(method: string, path: string, body: unknown, authenticated: boolean, timeoutMs = TIMEOUT_MS): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (authenticated && this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new CliFailure(`cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);

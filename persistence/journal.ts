@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { readJson } from './database';
+import { GENESIS_HASH, journalRowHash } from './journal-hash';
 
 /** One journal row: an event that happened to one flow or registry entity, in its order. */
 export interface JournalEntry {
@@ -29,7 +30,12 @@ export interface NewJournalEntry {
   machineVersion: string;
 }
 
-/** Appends one event. The unique (flow_id, seq) key turns a lost race into an error, never a fork. */
+/**
+ * Appends one event. The unique (flow_id, seq) key turns a lost race into an error, never a fork.
+ * The row is chained to its flow's previous row (journal-hash.ts): two appends racing for one seq
+ * read the same previous row, and the loser fails on the key as before; appends to other flows read
+ * other rows, so nothing here serializes them.
+ */
 export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEntry): Promise<JournalEntry> {
   const row: JournalEntry = {
     eventId: ulid(),
@@ -43,17 +49,24 @@ export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEn
     recordedAt: entry.recordedAt,
     machineVersion: entry.machineVersion,
   };
+  const previous = await trx('journal').where({ flow_id: row.flowId }).andWhere('seq', '<', row.seq).orderBy('seq', 'desc').first('hash');
+  const prevHash: string = previous?.hash ?? GENESIS_HASH;
+  // Hashed as it will read back: the stored JSON text, parsed (undefined fields gone, dates as strings).
+  const payloadText = JSON.stringify(row.payload);
+  const hash = journalRowHash(prevHash, { ...row, payload: JSON.parse(payloadText) });
   await trx('journal').insert({
     event_id: row.eventId,
     flow_id: row.flowId,
     flow_type: row.flowType,
     seq: row.seq,
     type: row.type,
-    payload: JSON.stringify(row.payload),
+    payload: payloadText,
     correlation_id: row.correlationId,
     causation_id: row.causationId,
     recorded_at: row.recordedAt,
     machine_version: row.machineVersion,
+    prev_hash: prevHash,
+    hash,
   });
   return row;
 }

@@ -16,6 +16,8 @@ import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
 import { openApiRoutes } from './routes/openapi';
 import { operatorRoutes } from './routes/operator';
+import { auditRoutes } from './routes/audit';
+import { reconciliationRoutes, type ReconciliationSource } from './routes/reconciliation';
 import { tokenRoutes } from './routes/tokens';
 import type { ServiceMetrics } from './metrics';
 import { metricsRoutes } from './routes/metrics';
@@ -61,6 +63,8 @@ export interface AppDeps {
   issuerRoutes?: Router[];
   bodyLimitBytes?: number;
   receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+  /** Reconciles reserves on demand (the issuance service's; absent on a service without chain and Alpaca). */
+  reconciliation?: ReconciliationSource;
   /** Sees every finished response (method, matched route pattern, status, body); used to check responses against the OpenAPI document. */
   onResponse?: (response: ObservedResponse) => void;
 }
@@ -90,7 +94,7 @@ export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
     public: [openApiRoutes()],
     health: healthRoutes(deps.db, deps.mode),
     metrics: metricsRoutes(deps.metrics.registry),
-    operator: [operatorRoutes({ ...deps, metrics })],
+    operator: [operatorRoutes({ ...deps, metrics }), reconciliationRoutes(deps), auditRoutes(deps)],
     issuer: [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])],
   };
 }

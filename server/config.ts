@@ -68,6 +68,10 @@ const env = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(10 * 60_000).default(20_000),
   TRANSFER_POLL_MS: z.coerce.number().int().min(50).default(2_000),
   TRANSFER_MAX_RANGE: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  // Reconciliation of reserves (0: no scheduled runs; the operator endpoint still reconciles on demand).
+  RECONCILIATION_INTERVAL_MS: z.coerce.number().int().min(0).max(7 * 24 * 3_600_000).default(5 * 60_000),
+  RECONCILIATION_TOLERANCE_SHARES: z.string().regex(/^(0|[1-9]\d*)(\.\d{1,36})?$/, 'a non-negative decimal number of shares').default('0'),
+  RECONCILIATION_ALPACA_ACCOUNT_ID: z.string().min(1).optional(),
 });
 
 export interface ServiceConfig {
@@ -116,6 +120,8 @@ export interface ServiceConfig {
   stuckFlowMinutes?: number;
   /** How long SIGTERM waits for in-flight requests and effects (default 20 s). */
   shutdownTimeoutMs?: number;
+  /** Proof of reserves: how often, how much drift is tolerated, and the Alpaca account holding the shares (default ALPACA_ACCOUNT_ID). */
+  reconciliation?: { intervalMs: number; toleranceShares: string; alpacaAccountId?: string };
 }
 
 /** Every variable the service reads, for `--help`-style listings and the README check. */
@@ -210,6 +216,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): ServiceConf
     metricsToken: e.METRICS_TOKEN,
     stuckFlowMinutes: e.STUCK_FLOW_MINUTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    reconciliation: { intervalMs: e.RECONCILIATION_INTERVAL_MS, toleranceShares: e.RECONCILIATION_TOLERANCE_SHARES, alpacaAccountId: e.RECONCILIATION_ALPACA_ACCOUNT_ID },
     redemption: { pollIntervalMs: e.REDEMPTION_POLL_INTERVAL_MS, deadlineMs: e.REDEMPTION_DEADLINE_MS, transferPollMs: e.TRANSFER_POLL_MS, transferMaxRange: e.TRANSFER_MAX_RANGE },
   };
   if (e.RPC_URL) {

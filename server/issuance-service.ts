@@ -13,6 +13,9 @@ import { type PollerSettings, TransferPoller } from '../chain/transfer-poller';
 import { type Service, startService } from './service';
 import type { AppDeps } from './app';
 import { Lease } from '../persistence/lease';
+import { AssetRegistry } from '../persistence/registry/assets';
+import { providerReader, Reconciler } from './reconciliation/reconciler';
+import { ReconciliationSchedule } from './reconciliation/schedule';
 
 export interface IssuanceOptions {
   clock?: Clock;
@@ -23,10 +26,12 @@ export interface IssuanceOptions {
   redemption?: Partial<RedemptionSettings>;
   poller?: Partial<PollerSettings>;
   onResponse?: AppDeps['onResponse'];
+  /** Pause before a drift is read again to confirm it (default 1 s). */
+  reconciliation?: { recheckMs?: number };
 }
 
 /** The whole issuer: chain connection, Alpaca client, the mint flow, over the service core. */
-export type IssuanceService = Service & { chains: Map<string, ChainConnection>; poller: TransferPoller };
+export type IssuanceService = Service & { chains: Map<string, ChainConnection>; poller: TransferPoller; reconciler: Reconciler };
 
 export async function startIssuanceService(config: ServiceConfig, log: Logger, options: IssuanceOptions = {}): Promise<IssuanceService> {
   if (!config.chain) throw new Error('no chain configured (RPC_URL)');
@@ -34,6 +39,7 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
   const chainSettings = config.chain;
   const alpacaSettings = config.alpaca;
   const chains = new Map<string, ChainConnection>();
+  let reconciler!: Reconciler;
   const service = await startService(
     config,
     log,
@@ -48,6 +54,20 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
       chains.set(chain.network, chain);
       const auth = alpacaSettings.oauth ? new ClientCredentialsAuth(alpacaSettings.oauth) : new BasicAuth(alpacaSettings.keyId!, alpacaSettings.secret!);
       const alpaca = new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: alpacaSettings.accountId, auth, timeoutMs: alpacaSettings.timeoutMs, onCall: (call) => metrics.alpacaCall(call) });
+      const custody = config.reconciliation?.alpacaAccountId;
+      const positions = custody && custody !== alpacaSettings.accountId ? new AlpacaClient({ baseUrl: alpacaSettings.baseUrl, accountId: custody, auth, timeoutMs: alpacaSettings.timeoutMs, onCall: (call) => metrics.alpacaCall(call) }) : alpaca;
+      const assets = new AssetRegistry(db, clock);
+      reconciler = new Reconciler({
+        db,
+        assets: () => assets.list(),
+        chains: new Map([[chain.network, providerReader(chain.provider)]]),
+        positions: () => positions.listPositions(),
+        toleranceShares: config.reconciliation?.toleranceShares ?? '0',
+        clock,
+        log: log.child({ part: 'reconciliation' }),
+        observe: (report) => metrics.reserves(report),
+        recheckMs: options.reconciliation?.recheckMs,
+      });
       const settings: MintSettings = {
         ...DEFAULT_MINT_SETTINGS,
         journalTimeoutMs: config.mint.journalTimeoutMs,
@@ -63,8 +83,10 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
         if (!chain) return undefined;
         return readReceiptBalance(chain.provider, await readReceiptAddress(chain.provider, vault), chain.issuer, receiptId);
       },
+      reconciliation: { run: () => reconciler.run() },
       onClose: async () => {
         await poller?.stop();
+        await schedule?.stop();
         for (const c of chains.values()) c.provider.destroy();
       },
     },
@@ -93,5 +115,7 @@ export async function startIssuanceService(config: ServiceConfig, log: Logger, o
   );
   service.metrics.setPollerSource(() => poller.positions());
   if (options.autoRun !== false) poller.start();
-  return { ...service, chains, poller };
+  const schedule: ReconciliationSchedule = new ReconciliationSchedule(reconciler, config.reconciliation?.intervalMs ?? 0, log.child({ part: 'reconciliation' }));
+  if (options.autoRun !== false) schedule.start();
+  return { ...service, chains, poller, reconciler };
 }

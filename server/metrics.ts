@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../machines/host/clock';
 import type { EffectObserver } from '../machines/host/outbox-runner';
 import type { CommittedTransition } from '../machines/host/flow-host';
+import type { ReconciliationReport } from './reconciliation/report';
 
 /** What the transfer poller reports about how far behind the chain head it is. */
 export interface PollerPosition {
@@ -31,6 +32,8 @@ export interface ServiceMetrics {
   transactionConfirmed(tx: { kind: string; confirmations: number; secondsSinceSigned: number }): void;
   /** Where the transfer pollers stand; read at scrape time. */
   setPollerSource(source: () => Promise<PollerPosition[]>): void;
+  /** The latest reconciliation of reserves (this instance's reading). */
+  reserves(report: ReconciliationReport): void;
 }
 
 export interface MetricsOptions {
@@ -148,6 +151,10 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
   const alpacaSeconds = new Histogram({ name: 'issuance_alpaca_call_duration_seconds', help: 'Alpaca Broker API call latency by operation and status (0: no answer)', labelNames: ['operation', 'status'], buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
   const confirmed = new Counter({ name: 'issuance_chain_transactions_confirmed_total', help: 'Our transactions that reached the configured confirmations, by kind', labelNames: ['kind'], registers });
   const confirmSeconds = new Histogram({ name: 'issuance_chain_confirmation_seconds', help: 'Time from signing a transaction to its configured confirmations', labelNames: ['kind'], buckets: [1, 2, 5, 10, 30, 60, 120, 300, 900], registers });
+  const reserveDrift = new Gauge({ name: 'issuance_reserve_drift_shares', help: 'Shares Alpaca holds for the issuer minus those the tokens outstanding call for (flows in flight accounted for), per underlying asset', labelNames: ['asset'], registers });
+  const reserveReconciled = new Gauge({ name: 'issuance_reserve_reconciled', help: 'Whether the last reconciliation found the asset within tolerance: 1 yes, 0 drift or not readable (alert when 0)', labelNames: ['asset'], registers });
+  const inventoryDrift = new Gauge({ name: 'issuance_reserve_inventory_drift_shares', help: 'Receipt inventory minus the supply it should back, per asset and network', labelNames: ['asset', 'network'], registers });
+  const reconciledAt = new Gauge({ name: 'issuance_reserve_reconciliation_timestamp_seconds', help: 'When the last reconciliation ran (alert when it stops moving)', registers });
   const duration = new Histogram({
     name: 'issuance_http_request_duration_seconds',
     help: 'HTTP request duration by method, matched route and status',
@@ -187,6 +194,17 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     },
     setPollerSource(source) {
       pollerSource = source;
+    },
+    reserves(report) {
+      reserveDrift.reset();
+      reserveReconciled.reset();
+      inventoryDrift.reset();
+      for (const a of report.assets) {
+        reserveReconciled.set({ asset: a.underlying_symbol }, a.status === 'reconciled' ? 1 : 0);
+        if (a.drift !== null) reserveDrift.set({ asset: a.underlying_symbol }, Number(a.drift));
+        for (const n of a.networks) if (n.inventory_drift !== null) inventoryDrift.set({ asset: a.underlying_symbol, network: n.network }, Number(n.inventory_drift));
+      }
+      reconciledAt.set(Date.parse(report.generated_at) / 1000);
     },
   };
 }

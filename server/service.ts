@@ -80,6 +80,7 @@ export async function startService(
     autoRun?: boolean;
     onClose?: () => Promise<void>;
     receiptBalance?: (network: string, vault: string, receiptId: bigint) => Promise<bigint | undefined>;
+    reconciliation?: AppDeps['reconciliation'];
     onResponse?: AppDeps['onResponse'];
   } = {},
 ): Promise<Service> {
@@ -130,6 +131,7 @@ export async function startService(
     access: config.access,
     issuerRoutes: modules.flatMap((m) => m.routes?.(parts) ?? []),
     receiptBalance: options.receiptBalance,
+    reconciliation: options.reconciliation,
     onResponse: options.onResponse,
   });
 

@@ -1,6 +1,8 @@
 import packageJson from '../../package.json';
 import type { JsonSchema, Paths, Response } from './building-blocks';
 import { alpacaPaths } from './alpaca-paths';
+import { auditPaths } from './audit-paths';
+import { reconciliationPaths } from './reconciliation-paths';
 import { responses, schemas, securitySchemes } from './components';
 import { metricsPaths, operatorPaths } from './operator-paths';
 import { publicPaths } from './public-paths';
@@ -40,7 +42,7 @@ export function openApiDocument(): OpenApiDocument {
       { name: 'operator', description: "Called by the issuer's operators (bearer token)." },
       { name: 'health', description: 'No credentials.' },
     ],
-    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...metricsPaths },
+    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...metricsPaths, ...reconciliationPaths, ...auditPaths },
     components: { schemas: { ...schemas, ...requestBodies }, responses, securitySchemes },
   };
   return built;

@@ -3,6 +3,7 @@ import type { JsonSchema, Paths, Response } from './building-blocks';
 import { alpacaPaths } from './alpaca-paths';
 import { auditPaths } from './audit-paths';
 import { reconciliationPaths } from './reconciliation-paths';
+import { consolePaths } from './console-paths';
 import { responses, schemas, securitySchemes } from './components';
 import { metricsPaths, operatorPaths } from './operator-paths';
 import { publicPaths } from './public-paths';
@@ -41,8 +42,9 @@ export function openApiDocument(): OpenApiDocument {
       { name: 'alpaca', description: 'Called by Alpaca (X-API-KEY or RFC 9421 signature).' },
       { name: 'operator', description: "Called by the issuer's operators (bearer token)." },
       { name: 'health', description: 'No credentials.' },
+      { name: 'console', description: "The operators' web console: its page (no credentials) and the live journal and state charts it reads (bearer token)." },
     ],
-    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...metricsPaths, ...reconciliationPaths, ...auditPaths },
+    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...metricsPaths, ...consolePaths, ...reconciliationPaths, ...auditPaths },
     components: { schemas: { ...schemas, ...requestBodies }, responses, securitySchemes },
   };
   return built;

@@ -9,6 +9,7 @@ export function mintEffects(chains: Map<string, ChainConnection>, options: Chain
   const chainFor = (network: string) => connectionFor(chains, network);
 
   const submitMintTransaction: EffectAdapter<SubmitMintParams> = {
+    sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);
@@ -23,6 +24,8 @@ export function mintEffects(chains: Map<string, ChainConnection>, options: Chain
   };
 
   const awaitMintConfirmations: EffectAdapter<AwaitMintParams> = {
+    // Confirmation checks rebroadcast an unmined transaction: they wait out a pause too.
+    sendsTransactions: true,
     retry: { baseMs: 250, capMs: 5_000, maxAttempts: options.confirmAttempts },
     async run(p) {
       const chain = chainFor(p.network);

@@ -50,6 +50,7 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
   const chainFor = (network: string) => connectionFor(chains, network);
 
   const submitBurn: EffectAdapter<BurnParams> = {
+    sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);
@@ -82,6 +83,8 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
   };
 
   const awaitBurnConfirmations: EffectAdapter<AwaitBurnParams> = {
+    // Confirmation checks rebroadcast an unmined transaction: they wait out a pause too.
+    sendsTransactions: true,
     retry: { baseMs: 250, capMs: 5_000, maxAttempts: options.confirmAttempts },
     async run(p) {
       const result = await chainFor(p.network).transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
@@ -93,6 +96,7 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
   };
 
   const returnTokensToSender: EffectAdapter<ReturnTokensParams> = {
+    sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
       const chain = chainFor(p.network);

@@ -11,6 +11,7 @@ import type { FlowHost } from '../machines/host/flow-host';
 import type { RedemptionInput } from '../machines/redemption';
 import type { AccountRegistry } from '../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../persistence/registry/assets';
+import { redemptionOverDailyCap } from '../persistence/controls/redemption-cap';
 
 export const TRANSFER_TOPIC = id('Transfer(address,address,uint256)');
 
@@ -190,6 +191,7 @@ export class TransferPoller {
         apId: ap?.link ? ap.apId : null,
         clientRef: ap?.link ? { client_external_account_id: ap.apId } : null,
         assetHalted: asset.halted,
+        overDailyCap: await redemptionOverDailyCap(this.db, this.clock.now(), asset, split.qty),
         earlierFlowState,
         qty: split.qty,
         qtyUnits: split.qtyUnits.toString(),

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommands } from './commands/audit';
 import { reconcileCommand } from './commands/reconcile';
+import { controlsCommands } from './commands/controls';
 import { effectCommands } from './commands/effects';
 import { flowCommands } from './commands/flows';
 import { healthCommand } from './commands/health';
@@ -31,6 +32,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   healthCommand(program, context);
   reconcileCommand(program, context);
   auditCommands(program, context);
+  controlsCommands(program, context);
   // Every subcommand throws instead of exiting, so run() decides the exit code.
   const overrideAll = (cmd: Command) => {
     cmd.exitOverride();

@@ -50,6 +50,10 @@ export class OperatorApi {
     return this.request<T>('POST', path, body);
   }
 
+  patch<T = any>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body);
+  }
+
   /**
    * A GET whose body is streamed to `sink` as it arrives (an export may be larger than memory), with
    * a longer bound than other calls. Refusals throw as `get` does.

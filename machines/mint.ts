@@ -1,4 +1,5 @@
 import { assign, cancel, raise, setup } from 'xstate';
+import { ALPACA_DECIMALS, toBaseUnits } from '../chain/amounts';
 
 /**
  * One tokenization request (a mint), from Alpaca's request to Alpaca's callback.
@@ -7,6 +8,9 @@ import { assign, cancel, raise, setup } from 'xstate';
  *        │  └─JOURNAL_REJECTED──▶ journalRejected (final)            │ MINT_CONFIRMED
  *        └─(timer) JOURNAL_CONFIRMATION_TIMED_OUT──▶ journalOverdue   ▼
  *                                                   callingBack ──CALLBACK_ACKNOWLEDGED──▶ completed
+ *
+ * A confirmed journal whose quantity is above the approval threshold in force waits in
+ * `awaitingApproval` (nothing signed) until two different operators approve it, or one rejects it.
  *
  * Failures stop in states tagged `needsOperator`, each with the operator event that resumes it.
  * Pure: no I/O, no clock. Effects are named actions the host writes to the outbox; their results
@@ -45,10 +49,20 @@ export interface MintContext extends MintInput {
   receiptId?: string;
   blockNumber?: number;
   failure?: { code: string; message: string };
+  /** The approval threshold (a quantity) this mint was above when its journal was confirmed. */
+  approvalThreshold?: string;
+  /** The operator who approved first; a different one must approve before anything is signed. */
+  approvedBy?: string;
+  /** The second, different operator whose approval let the mint go ahead. */
+  countersignedBy?: string;
+  /** The operator who rejected the mint instead, and why. */
+  rejectedBy?: string;
+  rejectionNote?: string;
 }
 
 export type MintEvent =
-  | { type: 'JOURNAL_CONFIRMED' }
+  // `approvalThreshold`: the asset's approval threshold when the confirm arrived (absent: none set).
+  | { type: 'JOURNAL_CONFIRMED'; approvalThreshold?: string }
   | { type: 'JOURNAL_REJECTED' }
   | { type: 'JOURNAL_CONFIRMATION_TIMED_OUT' }
   | { type: 'MINT_TX_SENT'; txHash: string; nonce: number }
@@ -60,7 +74,18 @@ export type MintEvent =
   // `operator`: who sent it (set by the operator API from the caller's identity), kept in the journal.
   | { type: 'OPERATOR_RETRY_MINT'; note?: string; operator?: string }
   | { type: 'OPERATOR_RETRY_CALLBACK'; note?: string; operator?: string }
-  | { type: 'OPERATOR_CLOSE'; note?: string; operator?: string };
+  | { type: 'OPERATOR_CLOSE'; note?: string; operator?: string }
+  | { type: 'OPERATOR_APPROVE'; note?: string; operator?: string }
+  | { type: 'OPERATOR_REJECT'; note?: string; operator?: string };
+
+/** Exact comparison of two quantities (decimal strings of at most 9 places), never through floats. */
+const aboveQuantity = (qty: string, limit: string) => toBaseUnits(qty, ALPACA_DECIMALS) > toBaseUnits(limit, ALPACA_DECIMALS);
+
+/**
+ * Four eyes: the operator who approved first may not also give the second approval. Exported so the
+ * host can say why such an approval is refused (the machine alone only refuses it).
+ */
+export const isSameApprover = (context: Pick<MintContext, 'approvedBy'>, event: { operator?: string }) => event.operator === context.approvedBy;
 
 /** Effect parameters, as the adapters receive them. */
 export interface SubmitMintParams {
@@ -100,6 +125,15 @@ export const mintMachine = setup({
     recordJournal: assign((_, params: { status: 'completed' | 'rejected' }) => ({ journalStatus: params.status })),
     recordFailure: assign((_, params: { code: string; message: string }) => ({ failure: { code: params.code, message: params.message } })),
     clearFailure: assign({ failure: undefined }),
+    recordApprovalThreshold: assign(({ event }) => ({ approvalThreshold: event.type === 'JOURNAL_CONFIRMED' ? event.approvalThreshold : undefined })),
+    recordApproval: assign(({ event }) => ({ approvedBy: 'operator' in event ? event.operator : undefined })),
+    recordCountersignature: assign(({ event }) => ({ countersignedBy: 'operator' in event ? event.operator : undefined })),
+    recordRejection: assign(({ event }) => ({ rejectedBy: 'operator' in event ? event.operator : undefined, rejectionNote: 'note' in event ? event.note : undefined })),
+  },
+  guards: {
+    aboveApprovalThreshold: ({ context, event }) => event.type === 'JOURNAL_CONFIRMED' && event.approvalThreshold !== undefined && aboveQuantity(context.qty, event.approvalThreshold),
+    // The first approver cannot count twice. (The operator API names the operator on every event it sends.)
+    anotherOperator: ({ context, event }) => !isSameApprover(context, event as { operator?: string }),
   },
   delays: {
     journalTimeout: ({ context }) => context.journalTimeoutMs,
@@ -114,7 +148,10 @@ export const mintMachine = setup({
       entry: raise({ type: 'JOURNAL_CONFIRMATION_TIMED_OUT' }, { delay: 'journalTimeout', id: 'journalTimeout' }),
       exit: cancel('journalTimeout'),
       on: {
-        JOURNAL_CONFIRMED: { target: 'minting', actions: { type: 'recordJournal', params: { status: 'completed' } } },
+        JOURNAL_CONFIRMED: [
+          { guard: 'aboveApprovalThreshold', target: 'awaitingApproval', actions: [{ type: 'recordJournal', params: { status: 'completed' } }, 'recordApprovalThreshold'] },
+          { target: 'minting', actions: { type: 'recordJournal', params: { status: 'completed' } } },
+        ],
         JOURNAL_REJECTED: { target: 'journalRejected', actions: { type: 'recordJournal', params: { status: 'rejected' } } },
         JOURNAL_CONFIRMATION_TIMED_OUT: 'journalOverdue',
       },
@@ -123,13 +160,36 @@ export const mintMachine = setup({
       description: 'No confirmation within the configured time. A late confirm is still honoured; an operator may close it.',
       tags: ['needsOperator'],
       on: {
-        JOURNAL_CONFIRMED: { target: 'minting', actions: { type: 'recordJournal', params: { status: 'completed' } } },
+        JOURNAL_CONFIRMED: [
+          { guard: 'aboveApprovalThreshold', target: 'awaitingApproval', actions: [{ type: 'recordJournal', params: { status: 'completed' } }, 'recordApprovalThreshold'] },
+          { target: 'minting', actions: { type: 'recordJournal', params: { status: 'completed' } } },
+        ],
         JOURNAL_REJECTED: { target: 'journalRejected', actions: { type: 'recordJournal', params: { status: 'rejected' } } },
         OPERATOR_CLOSE: 'closedByOperator',
       },
     },
     journalRejected: { type: 'final', description: 'Alpaca rejected the journal: nothing is minted.' },
     closedByOperator: { type: 'final' },
+    awaitingApproval: {
+      description: 'The journal is confirmed and the quantity is above the approval threshold. Nothing is signed until two different operators approve (four eyes), or one rejects.',
+      tags: ['needsOperator'],
+      initial: 'pending',
+      states: {
+        pending: {
+          description: 'No operator has approved yet.',
+          on: { OPERATOR_APPROVE: { target: 'endorsed', actions: 'recordApproval' } },
+        },
+        endorsed: {
+          description: 'One operator approved; a different operator must approve too.',
+          on: { OPERATOR_APPROVE: { guard: 'anotherOperator', target: '#mint.minting', actions: 'recordCountersignature' } },
+        },
+      },
+      on: { OPERATOR_REJECT: { target: 'rejectedByOperator', actions: 'recordRejection' } },
+    },
+    rejectedByOperator: {
+      type: 'final',
+      description: 'An operator rejected the mint after the journal: nothing is minted. The shares Alpaca journaled to the issuer are settled with Alpaca by hand.',
+    },
     minting: {
       description: 'Shares are ours: mint on chain until it is done or an operator is needed.',
       initial: 'submitting',

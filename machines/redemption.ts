@@ -33,6 +33,11 @@ export interface RedemptionInput {
   clientRef: { client_external_account_id: string } | { client_account_id: string } | null;
   assetHalted: boolean;
   /**
+   * Set when this transfer would take the asset's redemptions of the (UTC) day over its daily
+   * redemption cap: the cap and what was already redeemed that day (quantities). Held for an operator.
+   */
+  overDailyCap?: { cap: string; redeemedToday: string } | null;
+  /**
    * When the same transfer was seen before, reorganised away, and is now mined again: the state its
    * earlier flow ended in (else null). The machine decides what that means.
    */
@@ -139,6 +144,7 @@ export const redemptionMachine = setup({
     // Seen before and acted on (anything but withdrawn untouched): never redeemed twice automatically.
     reappearedAfterAction: ({ context }) => context.earlierFlowState != null && context.earlierFlowState !== 'withdrawnByReorg',
     assetHalted: ({ context }) => context.assetHalted,
+    overDailyCap: ({ context }) => context.overDailyCap != null,
     nothingToRedeem: ({ context }) => BigInt(context.qtyUnits) === 0n,
   },
   delays: {
@@ -157,6 +163,17 @@ export const redemptionMachine = setup({
         { guard: 'senderUnknown', target: 'unknownSender' },
         { guard: 'nothingToRedeem', target: 'belowAlpacaPrecision' },
         { guard: 'assetHalted', target: 'assetHalted' },
+        {
+          guard: 'overDailyCap',
+          target: 'dailyCapExceeded',
+          actions: {
+            type: 'recordFailure',
+            params: ({ context }) => ({
+              code: 'daily_redemption_cap_exceeded',
+              message: `${context.qty} ${context.underlyingSymbol} would exceed the daily redemption cap of ${context.overDailyCap!.cap} (${context.overDailyCap!.redeemedToday} redeemed today)`,
+            }),
+          },
+        },
         { target: 'callingAlpaca' },
       ],
     },
@@ -179,6 +196,11 @@ export const redemptionMachine = setup({
       description: 'The asset was halted when the transfer arrived. Held until an operator decides.',
       tags: ['needsOperator'],
       on: { OPERATOR_RETRY: 'callingAlpaca', OPERATOR_RETURN_TO_SENDER: 'returningTokens', TRANSFER_ORPHANED: 'withdrawnByReorg' },
+    },
+    dailyCapExceeded: {
+      description: "The transfer would take the asset's redemptions today over its daily cap. Held, Alpaca not called, until an operator releases it (retry) or returns the tokens.",
+      tags: ['needsOperator'],
+      on: { OPERATOR_RETRY: { target: 'callingAlpaca', actions: 'clearFailure' }, OPERATOR_RETURN_TO_SENDER: 'returningTokens', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     callingAlpaca: {
       entry: {

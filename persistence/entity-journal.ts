@@ -8,11 +8,12 @@ export const REGISTRY_VERSION = 'registry@1';
 /**
  * Registry entities (authorized participants, tokenized assets) are not state machines, but every
  * change to them is still a journal event, projected into its view in the same transaction. Operator
- * actions on effects are journaled the same way (entity `effect:<id>`), so the audit trail holds them.
+ * actions on effects are journaled the same way (entity `effect:<id>`), so the audit trail holds them,
+ * and so are changes to the risk controls (entity `controls:<scope>`, persistence/controls/).
  */
 export async function recordEntityEvent(
   trx: Knex.Transaction,
-  entity: { type: 'ap' | 'asset' | 'effect'; id: string },
+  entity: { type: 'ap' | 'asset' | 'effect' | 'controls'; id: string },
   event: { type: string; payload: Record<string, unknown> },
   recordedAt: string,
   correlationId?: string,

@@ -18,6 +18,7 @@ import { openApiRoutes } from './routes/openapi';
 import { operatorRoutes } from './routes/operator';
 import { auditRoutes } from './routes/audit';
 import { reconciliationRoutes, type ReconciliationSource } from './routes/reconciliation';
+import { controlsRoutes } from './routes/controls';
 import { consoleOperatorRoutes, consoleRoutes } from './routes/console';
 import { tokenRoutes } from './routes/tokens';
 import type { ServiceMetrics } from './metrics';
@@ -95,7 +96,7 @@ export function appRouters(deps: AppDeps, metrics?: Registry): AppRouters {
     public: [openApiRoutes(), consoleRoutes()],
     health: healthRoutes(deps.db, deps.mode),
     metrics: metricsRoutes(deps.metrics.registry),
-    operator: [operatorRoutes({ ...deps, metrics }), consoleOperatorRoutes(deps), reconciliationRoutes(deps), auditRoutes(deps)],
+    operator: [operatorRoutes({ ...deps, metrics }), consoleOperatorRoutes(deps), controlsRoutes(deps), reconciliationRoutes(deps), auditRoutes(deps)],
     issuer: [accountRoutes(deps.accounts), tokenRoutes(deps.assets), ...(deps.issuerRoutes ?? [])],
   };
 }

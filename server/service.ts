@@ -16,6 +16,7 @@ import { type DatabaseConfig, openDatabase, sqliteFile } from '../persistence/da
 import { KnexNonceStore } from '../persistence/nonce-store';
 import { AccountRegistry } from '../persistence/registry/accounts';
 import { AssetRegistry } from '../persistence/registry/assets';
+import { issuancePaused } from '../persistence/controls/risk-controls';
 import { type AppDeps, createApp } from './app';
 import { alpacaAuth, operatorAuth } from './auth';
 import type { ServiceConfig } from './config';
@@ -103,7 +104,7 @@ export async function startService(
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
-  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, ...options.runner });
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, transactionsHeld: () => issuancePaused(db), ...options.runner });
   const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
   host.onCommitted(() => {
     runner.kick();

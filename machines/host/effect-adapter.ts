@@ -22,6 +22,8 @@ export interface EffectAdapter<P = any> {
   retry: BackoffPolicy;
   /** The event that tells the flow the effect has failed for good (attempts spent or a permanent error). */
   failed(error: Error, ctx: EffectContext, params: P): FlowEvent;
+  /** Signs or broadcasts a chain transaction (a rebroadcast included): such effects wait while issuance is paused. */
+  sendsTransactions?: boolean;
 }
 
 export type EffectAdapters = Record<string, EffectAdapter>;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
+import type { DomainError } from './errors';
 
 /** A flow as stored: the persisted snapshot and where it stands. */
 export interface StoredFlow {
@@ -25,6 +26,11 @@ export interface FlowDefinition {
   project?: (trx: Knex.Transaction, flow: StoredFlow, recordedAt: string) => Promise<void>;
   /** View tables this definition writes, truncated before a rebuild. */
   views?: string[];
+  /**
+   * Why the current state refuses an event, when the machine's own refusal would say too little (an
+   * approval by the operator who already approved). Undefined: the generic `event_not_accepted`.
+   */
+  explainRefusal?: (snapshot: AnyMachineSnapshot, event: { type: string; [key: string]: unknown }) => DomainError | undefined;
 }
 
 /** States tagged with this need a person: they are listed on the operator endpoints. */

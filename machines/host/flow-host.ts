@@ -188,7 +188,7 @@ export class FlowHost {
       const def = this.definition(current.flowType);
       const snapshot = this.restoreSnapshot(def.machine, current);
       if (snapshot.status !== 'active' || !snapshot.can(event)) {
-        throw new EventNotAcceptedError(flowId, event.type, current.state);
+        throw (snapshot.status === 'active' ? def.explainRefusal?.(snapshot, event) : undefined) ?? new EventNotAcceptedError(flowId, event.type, current.state);
       }
       const [next, actions] = transition(def.machine, snapshot, event);
       const now = iso(this.clock.now());

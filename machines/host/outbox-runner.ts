@@ -20,6 +20,12 @@ export interface OutboxRunnerOptions {
    */
   exclusive?: boolean;
   observer?: EffectObserver;
+  /**
+   * Whether effects that send chain transactions must wait (an emergency pause). Asked on every look
+   * at the outbox, so every instance on the database obeys a pause at its next poll; an effect
+   * already running when the pause lands finishes.
+   */
+  transactionsHeld?: () => Promise<boolean>;
 }
 
 /** Told about every effect attempt (metrics); must not throw. */
@@ -43,6 +49,10 @@ export class OutboxRunner {
   private readonly batchSize: number;
   private readonly exclusive: boolean;
   private readonly observer: EffectObserver | undefined;
+  private readonly transactionsHeld: (() => Promise<boolean>) | undefined;
+  /** Effect types that send chain transactions (held back by a pause). */
+  private readonly transactionTypes: string[];
+  private holding = false;
 
   constructor(
     private readonly db: Knex,
@@ -57,6 +67,10 @@ export class OutboxRunner {
     this.batchSize = options.batchSize ?? 20;
     this.exclusive = options.exclusive ?? false;
     this.observer = options.observer;
+    this.transactionsHeld = options.transactionsHeld;
+    this.transactionTypes = Object.entries(adapters)
+      .filter(([, adapter]) => adapter.sendsTransactions)
+      .map(([type]) => type);
   }
 
   async start(): Promise<void> {
@@ -112,12 +126,16 @@ export class OutboxRunner {
 
   private async dueRows(flowId?: string): Promise<any[]> {
     const now = this.clock.now();
-    const rows = await this.db('outbox')
+    const held = await this.heldTypes();
+    const query = this.db('outbox')
       .where(flowId ? { status: 'pending', flow_id: flowId } : { status: 'pending' })
       .andWhere('next_attempt_at', '<=', now)
       .andWhere('lease_until', '<=', now)
       .orderBy('created_at')
       .limit(this.batchSize);
+    // Filtered in the query, not after it: held rows must not fill the batch and starve the others.
+    if (held.length) query.whereNotIn('type', held);
+    const rows = await query;
     // One effect per flow at a time: a flow's effects are ordered by its machine.
     const picked: any[] = [];
     for (const row of rows) {
@@ -126,6 +144,15 @@ export class OutboxRunner {
       picked.push(row);
     }
     return picked;
+  }
+
+  /** The effect types that must wait now; the pause's start and end are logged once each. */
+  private async heldTypes(): Promise<string[]> {
+    if (!this.transactionsHeld || this.transactionTypes.length === 0) return [];
+    const holding = await this.transactionsHeld();
+    if (holding !== this.holding) this.log.warn({ effects: this.transactionTypes }, holding ? 'issuance paused: chain transactions wait' : 'issuance resumed: chain transactions run again');
+    this.holding = holding;
+    return holding ? this.transactionTypes : [];
   }
 
   private async runRow(row: any): Promise<void> {

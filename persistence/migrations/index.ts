@@ -5,6 +5,7 @@ import * as m003 from './003_mint';
 import * as m004 from './004_redemption';
 import * as m005 from './005_outbox_issued_in';
 import * as m006 from './006_leases';
+import * as m007 from './007_risk_controls';
 import * as m008 from './008_journal_hash_chain';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '004_redemption': m004,
   '005_outbox_issued_in': m005,
   '006_leases': m006,
+  '007_risk_controls': m007,
   '008_journal_hash_chain': m008,
 };
 

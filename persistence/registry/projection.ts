@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { JournalEntry } from '../journal';
+import { CONTROLS_ENTITY, CONTROLS_VIEWS, projectControlsEvent } from '../controls/projection';
 
-export const REGISTRY_VIEWS = ['authorized_participants', 'ap_wallets', 'account_links', 'tokenized_assets'];
+export const REGISTRY_VIEWS = ['authorized_participants', 'ap_wallets', 'account_links', 'tokenized_assets', ...CONTROLS_VIEWS];
 
 export interface WalletRecord {
   network: string;
@@ -10,6 +11,7 @@ export interface WalletRecord {
 
 /** Applies one registry event to its views. Used live and by the rebuild, so both give the same rows. */
 export async function projectRegistryEvent(trx: Knex.Transaction, e: JournalEntry): Promise<void> {
+  if (e.flowType === CONTROLS_ENTITY) return projectControlsEvent(trx, e);
   const p = e.payload as Record<string, any>;
   const at = e.recordedAt;
   switch (e.type) {

@@ -7,6 +7,8 @@ import { MINT_VIEWS, projectMint } from '../../persistence/views/mint-view';
 import { mintRoutes } from '../routes/mint';
 import type { FlowModule } from '../service';
 import type { FlowDefinition } from '../../machines/host/flow-definition';
+import { MintAdmission } from '../controls/mint-admission';
+import { explainMintRefusal } from '../controls/approvals';
 
 export interface MintSettings {
   journalTimeoutMs: number;
@@ -25,7 +27,7 @@ export const DEFAULT_MINT_SETTINGS: MintSettings = {
   callbackRetry: { baseMs: 1_000, capMs: 60_000, maxAttempts: 30 }, // about 25 minutes of Alpaca outage
 };
 
-export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS };
+export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS, explainRefusal: explainMintRefusal };
 
 
 /** The mint flow: its machine, its view, the effects it asks for, and its Alpaca-facing routes. */
@@ -36,6 +38,6 @@ export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaC
       ...mintEffects(chains, settings),
       notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),
     }),
-    routes: (parts) => [mintRoutes(parts, { journalTimeoutMs: settings.journalTimeoutMs })],
+    routes: (parts) => [mintRoutes({ ...parts, admission: new MintAdmission(parts.db, parts.clock) }, { journalTimeoutMs: settings.journalTimeoutMs })],
   };
 }

@@ -11,6 +11,10 @@ const MINT_REJECTIONS: ErrorShapes = {
     { code: 'token_not_available', message: 'Invalid Token: Token not available on the network' },
     { code: 'client_not_eligible', message: 'Insufficient Eligibility: Client not eligible' },
     { code: 'asset_halted', messagePattern: '^Asset Halted: ' },
+    // The risk controls (README: Risk controls); a refused request writes nothing.
+    { code: 'issuance_paused', messagePattern: '^Issuance Paused: ' },
+    { code: 'quantity_above_limit', messagePattern: '^Quantity Above Limit: ' },
+    { code: 'daily_mint_cap_exceeded', messagePattern: '^Daily Mint Cap Exceeded: ' },
   ],
 };
 

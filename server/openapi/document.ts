@@ -6,6 +6,7 @@ import { reconciliationPaths } from './reconciliation-paths';
 import { consolePaths } from './console-paths';
 import { responses, schemas, securitySchemes } from './components';
 import { metricsPaths, operatorPaths } from './operator-paths';
+import { controlsPaths } from './controls-paths';
 import { publicPaths } from './public-paths';
 import { requestBodies } from './request-bodies';
 
@@ -44,7 +45,7 @@ export function openApiDocument(): OpenApiDocument {
       { name: 'health', description: 'No credentials.' },
       { name: 'console', description: "The operators' web console: its page (no credentials) and the live journal and state charts it reads (bearer token)." },
     ],
-    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...metricsPaths, ...consolePaths, ...reconciliationPaths, ...auditPaths },
+    paths: { ...publicPaths, ...alpacaPaths, ...operatorPaths, ...controlsPaths, ...metricsPaths, ...consolePaths, ...reconciliationPaths, ...auditPaths },
     components: { schemas: { ...schemas, ...requestBodies }, responses, securitySchemes },
   };
   return built;

@@ -186,8 +186,11 @@ export const operatorPaths: Paths = {
         responses: {
           200: ok('The flow after the event.', object({ flow: ref('Flow') })),
           404: flowNotFound,
-          409: errorResponse('The flow is in a state that does not take this event; nothing was written. Lists the operator events it does take.', {
-            shapes: [object({ code: { const: 'event_not_accepted' }, message: text, state: text, event: text, operator_events: ref('OperatorEvents') })],
+          409: errorResponse('The flow is in a state that does not take this event (it lists the operator events it does take), or the operator who gave a mint its first approval tried to give the second; nothing was written.', {
+            shapes: [
+              object({ code: { const: 'event_not_accepted' }, message: text, state: text, event: text, operator_events: ref('OperatorEvents') }),
+              object({ code: { const: 'same_operator_cannot_approve' }, message: text, state: text, event: { const: 'OPERATOR_APPROVE' }, approved_by: text }),
+            ],
           }),
         },
       },

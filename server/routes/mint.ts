@@ -9,6 +9,7 @@ import type { MintContext, MintInput } from '../../machines/mint';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry } from '../../persistence/registry/assets';
 import { type MintRequest, mintConfirmBody, mintRequestBody } from '../schemas/mint';
+import type { MintAdmission } from '../controls/mint-admission';
 
 /** Alpaca's documented rejection reasons, each with our stable code. */
 const REASONS = {
@@ -49,8 +50,8 @@ export interface MintRouteOptions {
  * Mint request and journal confirmation, each at Alpaca's current path and the seeds' path.
  * Every answer leaves only after the journal commit; repeats answer what the first got.
  */
-export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; assets: AssetRegistry }, options: MintRouteOptions): Router {
-  const { host, accounts, assets } = deps;
+export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; assets: AssetRegistry; admission: MintAdmission }, options: MintRouteOptions): Router {
+  const { host, accounts, assets, admission } = deps;
   const router = new Router();
 
   async function repeatOf(flowId: string, hash: string) {
@@ -70,6 +71,7 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
       ctx.body = repeat;
       return;
     }
+    await admission.refuseWhilePaused();
 
     const ap = await accounts.findLinkedClient({
       clientExternalAccountId: 'client_external_account_id' in req.clientRef ? req.clientRef.client_external_account_id : undefined,
@@ -108,7 +110,8 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
       journalTimeoutMs: options.journalTimeoutMs,
     };
     try {
-      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId });
+      // The risk controls are checked in the accepting transaction: a refusal writes nothing.
+      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId, within: (trx) => admission.admit(trx, asset, req.qty) });
       ctx.body = { issuer_request_id: input.issuerRequestId, status: 'created' };
     } catch (err) {
       if (!(err instanceof FlowAlreadyExistsError)) throw err;
@@ -135,7 +138,7 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
 
     if ((await check()) === 'apply') {
       try {
-        await host.send(flowId, { type: body.status === 'completed' ? 'JOURNAL_CONFIRMED' : 'JOURNAL_REJECTED' }, { correlationId: body.tokenizationRequestId });
+        await host.send(flowId, await journalEvent(flowId, body.status), { correlationId: body.tokenizationRequestId });
       } catch (err) {
         if (!(err instanceof EventNotAcceptedError)) throw err;
         if ((await check()) !== 'repeat') throw err; // e.g. closed by an operator
@@ -143,6 +146,14 @@ export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; as
     }
     ctx.body = answer;
   };
+
+  /** A confirmed journal carries the asset's approval threshold in force now, which the machine compares with the quantity. */
+  async function journalEvent(flowId: string, status: 'completed' | 'rejected') {
+    if (status === 'rejected') return { type: 'JOURNAL_REJECTED' };
+    const mint = (await host.require(flowId)).snapshot.context as MintContext;
+    const approvalThreshold = await admission.approvalThreshold(mint.assetId);
+    return approvalThreshold === undefined ? { type: 'JOURNAL_CONFIRMED' } : { type: 'JOURNAL_CONFIRMED', approvalThreshold };
+  }
 
   router.post('/tokenization/mint', request);
   router.post('/inkind/issuance', request);

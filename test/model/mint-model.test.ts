@@ -14,16 +14,29 @@ interface Ctx {
 }
 
 const JOURNAL_TIMEOUT = 60_000;
+/** A confirm while the asset has an approval threshold below the quantity, and decisions by two different people. */
+const APPROVAL_EVENTS: Array<{ type: string } & Record<string, string>> = [
+  { type: 'JOURNAL_CONFIRMED', approvalThreshold: '0' },
+  { type: 'OPERATOR_APPROVE', operator: 'alice' },
+  { type: 'OPERATOR_APPROVE', operator: 'bob' },
+  { type: 'OPERATOR_REJECT', operator: 'bob' },
+];
 
 describe('mint machine: model-based paths against the real service', function () {
   this.timeout(300_000);
   let env: Env;
 
+  /** Two named operators besides the default one: approvals need two different people. */
+  const tokens: Record<string, string> = { alice: crypto.randomBytes(20).toString('hex'), bob: crypto.randomBytes(20).toString('hex') };
+
   before(async () => {
-    env = (await startMintEnv({
-      autoRun: false, // the model plays the runner, the timer scheduler and the poller itself
-      mint: { submitAttempts: 2, confirmAttempts: 2, confirmWaitMs: 200, callbackRetry: { baseMs: 10, capMs: 20, maxAttempts: 2 } },
-    })) as Env;
+    env = (await startMintEnv(
+      {
+        autoRun: false, // the model plays the runner, the timer scheduler and the poller itself
+        mint: { submitAttempts: 2, confirmAttempts: 2, confirmWaitMs: 200, callbackRetry: { baseMs: 10, capMs: 20, maxAttempts: 2 } },
+      },
+      { config: { operators: new Map(Object.entries(tokens)) } },
+    )) as Env;
   });
   after(() => env?.close());
 
@@ -56,6 +69,22 @@ describe('mint machine: model-based paths against the real service', function ()
     await env.provider.send('evm_mine', []);
   };
   const nextEvent = (run: PathRun<Ctx>) => run.path.steps[run.index + 1]?.event.type;
+  const stepEvent = (run: PathRun<Ctx>) => run.path.steps[run.index]!.event as { type: string; operator?: string; approvalThreshold?: string };
+  /** The decision of the operator the path names (each a person of their own, with their own token). */
+  const decisionBy = async (run: PathRun<Ctx>) => {
+    const { type, operator } = stepEvent(run);
+    const res = await fetch(`${env.svc.url}/operator/flows/${encodeURIComponent(flowId(run.ctx))}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[operator!]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type, note: `model step ${run.index}` }),
+    });
+    assert.equal(res.status, 200, await res.text());
+  };
+  const setApprovalThreshold = async (threshold: string | null) => {
+    const res = await env.operator('PATCH', `/operator/controls/assets/${env.assetId}`, { approval_threshold: threshold });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  };
+  const noTransactionSigned = async (c: Ctx) => assert.equal((await env.svc.db('chain_transactions').where({ flow_id: flowId(c) })).length, 0, 'nothing signed');
 
   const spec: ModelSpec<Ctx> = {
     name: 'mint',
@@ -64,9 +93,12 @@ describe('mint machine: model-based paths against the real service', function ()
       tokenizationRequestId: 't', issuerRequestId: 'i', requestHash: 'h', apId: 'a', clientRef: { client_external_account_id: 'a' }, assetId: 'x',
       underlyingSymbol: 'AAPL', tokenSymbol: 'tAAPL', network: 'base', vaultAddress: '0x', decimals: 18, walletAddress: '0x', qty: '1', amountUnits: '1', journalTimeoutMs: JOURNAL_TIMEOUT,
     },
-    events: ['JOURNAL_CONFIRMED', 'JOURNAL_REJECTED', 'JOURNAL_CONFIRMATION_TIMED_OUT', 'MINT_TX_SENT', 'MINT_SUBMISSION_FAILED', 'MINT_CONFIRMED', 'MINT_REVERTED', 'CALLBACK_ACKNOWLEDGED', 'CALLBACK_FAILED', 'OPERATOR_RETRY_MINT', 'OPERATOR_RETRY_CALLBACK', 'OPERATOR_CLOSE'].map(
-      (type) => ({ type, txHash: '0x1', nonce: 0, receiptId: '1', blockNumber: 1, code: 'x', message: 'x' }),
-    ),
+    events: [
+      ...['JOURNAL_CONFIRMED', 'JOURNAL_REJECTED', 'JOURNAL_CONFIRMATION_TIMED_OUT', 'MINT_TX_SENT', 'MINT_SUBMISSION_FAILED', 'MINT_CONFIRMED', 'MINT_REVERTED', 'CALLBACK_ACKNOWLEDGED', 'CALLBACK_FAILED', 'OPERATOR_RETRY_MINT', 'OPERATOR_RETRY_CALLBACK', 'OPERATOR_CLOSE'].map(
+        (type) => ({ type, txHash: '0x1', nonce: 0, receiptId: '1', blockNumber: 1, code: 'x', message: 'x' }),
+      ),
+      ...APPROVAL_EVENTS,
+    ],
     newContext: async () => ({ trid: crypto.randomUUID() }),
     flowId,
     service: () => env.svc,
@@ -77,7 +109,16 @@ describe('mint machine: model-based paths against the real service', function ()
         assert.equal(res.status, 200);
         ctx.issuerRequestId = res.body.issuer_request_id;
       },
-      JOURNAL_CONFIRMED: async ({ ctx }) => assert.equal((await env.alpaca.confirmMint(ctx.trid, ctx.issuerRequestId!, 'completed')).status, 200),
+      // With the asset's approval threshold (set by an operator) below the requested 1.5 when the path wants one.
+      JOURNAL_CONFIRMED: async (run) => {
+        const aboveThreshold = stepEvent(run).approvalThreshold !== undefined;
+        if (aboveThreshold) await setApprovalThreshold('1');
+        try {
+          assert.equal((await env.alpaca.confirmMint(run.ctx.trid, run.ctx.issuerRequestId!, 'completed')).status, 200);
+        } finally {
+          if (aboveThreshold) await setApprovalThreshold(null);
+        }
+      },
       JOURNAL_REJECTED: async ({ ctx }) => assert.equal((await env.alpaca.confirmMint(ctx.trid, ctx.issuerRequestId!, 'rejected')).status, 200),
       // The durable timer made due.
       JOURNAL_CONFIRMATION_TIMED_OUT: async () => {
@@ -125,6 +166,8 @@ describe('mint machine: model-based paths against the real service', function ()
       OPERATOR_RETRY_MINT: operatorEvent('OPERATOR_RETRY_MINT'),
       OPERATOR_RETRY_CALLBACK: operatorEvent('OPERATOR_RETRY_CALLBACK'),
       OPERATOR_CLOSE: operatorEvent('OPERATOR_CLOSE'),
+      OPERATOR_APPROVE: decisionBy,
+      OPERATOR_REJECT: decisionBy,
     },
     pendingEffects: (s) => ({ 'minting.submitting': ['submitMintTransaction'], 'minting.confirming': ['awaitMintConfirmations'], callingBack: ['notifyAlpacaOfMint'] })[s] ?? [],
     states: {
@@ -141,9 +184,36 @@ describe('mint machine: model-based paths against the real service', function ()
         assert.equal(env.alpaca.callbacksFor(ctx.trid).length, 0);
       },
       closedByOperator: async ({ ctx }) => assert.equal(await deposits(ctx), 0),
+      'awaitingApproval.pending': async ({ ctx }) => {
+        const flow = await env.svc.host.require(flowId(ctx));
+        assert.equal(flow.needsOperator, true);
+        assert.equal(flow.snapshot.context.approvalThreshold, '1', 'the threshold in force at the confirm is recorded');
+        assert.equal(flow.snapshot.context.journalStatus, 'completed');
+        assert.equal((await env.svc.db('timers').where({ flow_id: flowId(ctx) })).length, 0, 'the journal timeout was cancelled');
+        await noTransactionSigned(ctx);
+        assert.equal(await deposits(ctx), 0);
+      },
+      'awaitingApproval.endorsed': async (run) => {
+        const flow = await env.svc.host.require(flowId(run.ctx));
+        assert.equal(flow.needsOperator, true);
+        assert.equal(flow.snapshot.context.approvedBy, stepEvent(run).operator, 'the first approver is recorded');
+        await noTransactionSigned(run.ctx);
+        assert.equal(await deposits(run.ctx), 0);
+      },
+      rejectedByOperator: async (run) => {
+        const flow = await env.svc.host.require(flowId(run.ctx));
+        assert.equal(flow.snapshot.context.rejectedBy, stepEvent(run).operator);
+        await noTransactionSigned(run.ctx);
+        assert.equal(await deposits(run.ctx), 0, 'nothing minted for a rejected mint');
+        assert.equal(env.alpaca.callbacksFor(run.ctx.trid).length, 0);
+      },
       'minting.submitting': async ({ ctx }) => {
         assert.equal((await env.svc.db('timers').where({ flow_id: flowId(ctx) })).length, 0, 'the journal timeout was cancelled');
         assert.ok((await deposits(ctx)) <= 1);
+        const c = (await env.svc.host.require(flowId(ctx))).snapshot.context;
+        if (c.approvalThreshold !== undefined) {
+          assert.ok(c.approvedBy && c.countersignedBy && c.approvedBy !== c.countersignedBy, 'two different operators approved it');
+        }
       },
       'minting.confirming': async ({ ctx }) => {
         const flow = await env.svc.host.require(flowId(ctx));

@@ -10,7 +10,7 @@ import { burnsFor, mineBlocks, units } from '../support/redemption-helpers';
 import { type AnyPath, assertComplete, coverage, describePath, generatePaths, type ModelSpec, playPath, type PathRun } from './model-runner';
 
 type Env = MintEnv & { svc: IssuanceService };
-type Variant = 'linkedAp' | 'unknownSender' | 'belowPrecision' | 'assetHalted' | 'reappeared';
+type Variant = 'linkedAp' | 'unknownSender' | 'belowPrecision' | 'assetHalted' | 'overDailyCap' | 'reappeared';
 interface Ctx {
   variant: Variant;
   sender: Wallet;
@@ -96,12 +96,17 @@ describe('redemption machine: model-based paths against the real service', funct
   };
   const freeInventory = async () => (await env.svc.db('receipt_inventory')).reduce((a: bigint, r: any) => a + BigInt(r.shares_remaining), 0n);
   const asset = async () => (await env.svc.assets.list())[0]!;
+  /** An operator sets (or lifts, with null) the asset's daily redemption cap. */
+  const setRedemptionCap = async (cap: string | null) => {
+    const res = await env.operator('PATCH', `/operator/controls/assets/${(await asset()).assetId}`, { daily_redemption_cap: cap });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  };
 
   function specFor(variant: Variant): ModelSpec<Ctx> {
     const input: RedemptionInput = {
       network: 'base', txHash: '0x', logIndex: 0, blockNumber: 1, sender: '0x', amountUnits: '1', assetId: 'a', underlyingSymbol: 'AAPL', tokenSymbol: 'tAAPL', vaultAddress: '0x', decimals: 18,
       apId: variant === 'unknownSender' ? null : 'ap', clientRef: variant === 'unknownSender' ? null : { client_external_account_id: 'ap' },
-      assetHalted: variant === 'assetHalted', earlierFlowState: variant === 'reappeared' ? 'transferOrphaned' : null, qty: variant === 'belowPrecision' ? '0' : '1', qtyUnits: variant === 'belowPrecision' ? '0' : '1', dustUnits: '0', pollIntervalMs: 200, alpacaDeadlineMs: 60_000,
+      assetHalted: variant === 'assetHalted', overDailyCap: variant === 'overDailyCap' ? { cap: '0', redeemedToday: '0' } : null, earlierFlowState: variant === 'reappeared' ? 'transferOrphaned' : null, qty: variant === 'belowPrecision' ? '0' : '1', qtyUnits: variant === 'belowPrecision' ? '0' : '1', dustUnits: '0', pollIntervalMs: 200, alpacaDeadlineMs: 60_000,
     };
     return {
       name: `redemption (${variant})`,
@@ -157,6 +162,8 @@ describe('redemption machine: model-based paths against the real service', funct
         // A transfer into the redemption wallet, buried under its confirmation, then a poller tick.
         'xstate.init': async ({ ctx }) => {
           if (variant === 'assetHalted') await env.svc.assets.halt((await asset()).assetId, 'model test');
+          // A cap of 0: any transfer is over it.
+          if (variant === 'overDailyCap') await setRedemptionCap('0');
           try {
             let receipt;
             if (ctx.rawTransfer) {
@@ -174,6 +181,7 @@ describe('redemption machine: model-based paths against the real service', funct
             ctx.flowId = detected.flow_id;
           } finally {
             if (variant === 'assetHalted') await env.svc.assets.resume((await asset()).assetId);
+            if (variant === 'overDailyCap') await setRedemptionCap(null);
           }
         },
         REDEEM_ACCEPTED: async (run) => {
@@ -275,6 +283,14 @@ describe('redemption machine: model-based paths against the real service', funct
         },
         belowAlpacaPrecision: async ({ ctx }) => assert.equal(env.alpaca.redeems.filter((r) => r.body.tx_hash === ctx.txHash).length, 0),
         assetHalted: async ({ ctx }) => assert.equal(env.alpaca.redeems.filter((r) => r.body.tx_hash === ctx.txHash).length, 0),
+        dailyCapExceeded: async ({ ctx }) => {
+          assert.equal(env.alpaca.redeems.filter((r) => r.body.tx_hash === ctx.txHash).length, 0, 'Alpaca not called over the cap');
+          const flow = await env.svc.host.require(ctx.flowId!);
+          assert.equal(flow.needsOperator, true);
+          assert.equal(flow.snapshot.context.failure.code, 'daily_redemption_cap_exceeded', 'the reason is recorded');
+          assert.equal(flow.snapshot.context.overDailyCap.cap, '0');
+          assert.match(flow.snapshot.context.overDailyCap.redeemedToday, /^\d+(\.\d{1,9})?$/);
+        },
         callingAlpaca: async ({ ctx }) => assert.equal(await burnsFor(env, ctx.txHash!), 0),
         redeemAttemptsExhausted: async ({ ctx }) => assert.equal(await burnsFor(env, ctx.txHash!), 0),
         'awaitingAlpaca.checking': async ({ ctx }) => assert.ok(pendingRedeem(ctx), 'Alpaca has the redeem request'),
@@ -306,7 +322,7 @@ describe('redemption machine: model-based paths against the real service', funct
     };
   }
 
-  for (const variant of ['linkedAp', 'unknownSender', 'belowPrecision', 'assetHalted', 'reappeared'] as Variant[]) {
+  for (const variant of ['linkedAp', 'unknownSender', 'belowPrecision', 'assetHalted', 'overDailyCap', 'reappeared'] as Variant[]) {
     const spec = specFor(variant);
     const { shortest, simple, retries, all } = generatePaths(spec as ModelSpec<unknown>);
     const played = all.filter((p) => !p.steps.some((s, i) => i > 0 && NOT_PLAYED.has(`${stateNameOf(p.steps[i - 1]!.state)} --${s.event.type}--> ${stateNameOf(s.state)}`)));

@@ -1,0 +1,17 @@
+import type { Knex } from 'knex';
+import { type AssetKey, redeemedOn, utcDay } from './daily-usage';
+import { billionths, quantityOf } from './quantities';
+import { RiskControls } from './risk-controls';
+
+/**
+ * Whether a detected transfer would take its asset's redemptions of the UTC day over the daily
+ * redemption cap: the cap and what was already redeemed that day if so (the redemption flow holds it
+ * for an operator), else null. Only the transfer poller starts redemptions, one at a time, so the
+ * sum cannot race another redemption of the same asset.
+ */
+export async function redemptionOverDailyCap(db: Knex, nowMs: number, asset: AssetKey & { assetId: string }, qty: string): Promise<{ cap: string; redeemedToday: string } | null> {
+  const { dailyRedemptionCap: cap } = await new RiskControls(db, { now: () => nowMs }).limits(asset.assetId);
+  if (cap === null) return null;
+  const redeemed = await redeemedOn(db, asset, utcDay(nowMs));
+  return redeemed + billionths(qty) > billionths(cap) ? { cap, redeemedToday: quantityOf(redeemed) } : null;
+}

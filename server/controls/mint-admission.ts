@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../../machines/host/clock';
+import { DomainError } from '../../machines/host/errors';
+import { mintedOn, utcDay } from '../../persistence/controls/daily-usage';
+import { assetScope } from '../../persistence/controls/projection';
+import { billionths, quantityOf } from '../../persistence/controls/quantities';
+import { issuancePaused, lockScope, RiskControls } from '../../persistence/controls/risk-controls';
+import type { TokenizedAsset } from '../../persistence/registry/assets';
+
+/**
+ * A mint request the risk controls refuse. Alpaca documents reasons only for its own checks; these
+ * answer in the same shape (400, a stable code, a `Reason: detail` message like `Asset Halted: …`).
+ */
+export class MintRefusedByControls extends DomainError {
+  constructor(code: 'issuance_paused' | 'quantity_above_limit' | 'daily_mint_cap_exceeded', message: string) {
+    super(400, code, message);
+  }
+}
+
+/** The reason prefixes, documented with the mint endpoints. */
+export const CONTROL_REASONS = {
+  paused: 'Issuance Paused: ',
+  aboveLimit: 'Quantity Above Limit: ',
+  dailyCap: 'Daily Mint Cap Exceeded: ',
+} as const;
+
+/**
+ * The risk controls a mint request meets at accept time: the emergency pause, the asset's per-request
+ * maximum and its daily mint cap (the quantity of the asset's mints accepted in the current UTC day,
+ * rejected ones aside). The pause's reason stays internal: Alpaca is told only that issuance is paused.
+ */
+export class MintAdmission {
+  private readonly controls: RiskControls;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+  ) {
+    this.controls = new RiskControls(db, clock);
+  }
+
+  /** A paused issuer refuses a new request before looking any further at it. */
+  async refuseWhilePaused(db: Knex | Knex.Transaction = this.db): Promise<void> {
+    if (await issuancePaused(db)) throw new MintRefusedByControls('issuance_paused', `${CONTROL_REASONS.paused}the issuer is not accepting mint requests at the moment`);
+  }
+
+  /**
+   * Runs inside the transaction that accepts the mint, before the mint is in `mint_view`: with the
+   * asset's controls locked, two requests cannot both take the last of a day's cap. Throwing rolls
+   * the acceptance back, so a refused request writes nothing.
+   */
+  async admit(trx: Knex.Transaction, asset: TokenizedAsset, qty: string): Promise<void> {
+    await this.refuseWhilePaused(trx);
+    await lockScope(trx, assetScope(asset.assetId));
+    const limits = await this.controls.limits(asset.assetId, trx);
+    if (limits.maxRequestQty !== null && billionths(qty) > billionths(limits.maxRequestQty)) {
+      throw new MintRefusedByControls('quantity_above_limit', `${CONTROL_REASONS.aboveLimit}${qty} is above the maximum of ${limits.maxRequestQty} ${asset.underlyingSymbol} per mint request`);
+    }
+    if (limits.dailyMintCap !== null) {
+      const day = utcDay(this.clock.now());
+      const minted = await mintedOn(trx, asset, day);
+      if (minted + billionths(qty) > billionths(limits.dailyMintCap)) {
+        const left = billionths(limits.dailyMintCap) - minted;
+        throw new MintRefusedByControls(
+          'daily_mint_cap_exceeded',
+          `${CONTROL_REASONS.dailyCap}${qty} would exceed the daily mint cap of ${limits.dailyMintCap} ${asset.underlyingSymbol} for ${day.date} (UTC); ${left > 0n ? quantityOf(left) : '0'} left`,
+        );
+      }
+    }
+  }
+
+  /** The approval threshold of the asset now, if one is set: a confirmed mint above it waits for two operators. */
+  async approvalThreshold(assetId: string): Promise<string | undefined> {
+    return (await this.controls.limits(assetId)).approvalThreshold ?? undefined;
+  }
+}

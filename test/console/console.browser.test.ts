@@ -10,6 +10,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 /** Panels built for endpoints an instance may not serve (yet): they show "not available" on a 404. */
 const OPTIONAL_ENDPOINTS = ['/operator/controls', '/operator/reconciliation'];
+const SECOND_OPERATOR_TOKEN = crypto.randomBytes(20).toString('hex');
 const MINT_STATES = ['awaitingJournal', 'minting.submitting', 'minting.confirming', 'callingBack', 'completed'];
 
 /**
@@ -33,7 +34,11 @@ describe('console in a browser (headless Chromium)', function () {
     }
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     // A journal that never times out by itself, so a mint left waiting can be made stuck by moving the clock.
-    env = await startMintEnv({ mint: { journalTimeoutMs: 24 * 3_600_000, confirmWaitMs: 2_000, callbackRetry: { baseMs: 20, capMs: 100, maxAttempts: 3 } } });
+    // A second named operator gives the second approval of a held mint (four eyes).
+    env = await startMintEnv(
+      { mint: { journalTimeoutMs: 24 * 3_600_000, confirmWaitMs: 2_000, callbackRetry: { baseMs: 20, capMs: 100, maxAttempts: 3 } } },
+      { config: { operators: new Map([['second-operator', SECOND_OPERATOR_TOKEN]]) } },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -46,6 +51,8 @@ describe('console in a browser (headless Chromium)', function () {
       const url = m.location().url ?? '';
       if (/status of 401/.test(m.text()) && url.endsWith('/operator/flows?limit=1')) return;
       if (/status of 404/.test(m.text()) && OPTIONAL_ENDPOINTS.some((p) => url.endsWith(p))) return;
+      // The second approval by the operator who gave the first, refused on purpose below.
+      if (/status of 409/.test(m.text()) && /\/operator\/flows\/[^/]+\/events$/.test(url)) return;
       problems.push(`console: ${m.text()} (${url})`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -101,7 +108,8 @@ describe('console in a browser (headless Chromium)', function () {
     const current = await page.locator('#chart svg g.node.current title').allTextContents();
     assert.deepEqual(current, ['mint.completed'], 'exactly one node marked, the current state');
 
-    // Each state arrived over the journal stream, in order.
+    // Each state arrived over the journal stream, in order (the page's reloads may get to `completed` first).
+    await page.locator(`#activity li[data-flow-id="${flowId}"][data-state="completed"]`).waitFor();
     const seen = await page.locator(`#activity li[data-flow-id="${flowId}"]`).evaluateAll((items) => items.map((li: any) => [Number(li.dataset.seq), li.dataset.state as string]));
     const states = seen.sort((a, b) => (a[0] as number) - (b[0] as number)).map((s) => s[1]);
     assert.deepEqual(states, MINT_STATES);
@@ -139,6 +147,70 @@ describe('console in a browser (headless Chromium)', function () {
     await shot('receipts');
   });
 
+  it('holds a large mint for two approvals: its chart marks the nested state, the console approves once, refuses the same operator twice, and follows the second approval live; pauses and resumes issuance', async () => {
+    const served = (await env.operator('GET', '/operator/controls')).status;
+    if (served === 404) {
+      await go('#/controls');
+      await page.locator('[data-not-available="/operator/controls"]').waitFor();
+      await page.getByRole('heading', { name: 'Waiting for approval' }).waitFor();
+      await shot('controls');
+      return;
+    }
+    assert.equal(served, 200);
+    const limit = await env.operator('PATCH', `/operator/controls/assets/${env.assetId}`, { approval_threshold: '10' });
+    assert.equal(limit.status, 200, JSON.stringify(limit.body));
+    const trid = crypto.randomUUID();
+    const flowId = `mint:${trid}`;
+    const created = await env.alpaca.requestMint({ tokenization_request_id: trid, qty: '25', underlying_symbol: 'AAPL', token_symbol: 'tAAPL', network: 'base', wallet_address: env.apWallet, client_external_account_id: env.apId });
+    assert.equal(created.status, 200);
+    assert.equal((await env.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed')).status, 200);
+
+    await go(`#/flow/${encodeURIComponent(flowId)}`);
+    await page.locator('#chart[data-highlighted="mint.awaitingApproval.pending"]').waitFor();
+    assert.deepEqual(await page.locator('#chart svg g.cluster.current-parent title').allTextContents(), ['cluster_mint.awaitingApproval']);
+
+    await go('#/controls');
+    const row = page.locator(`tr[data-flow-id="${flowId}"]`);
+    await page.locator(`tr[data-flow-id="${flowId}"][data-state="awaitingApproval.pending"]`).waitFor();
+    await row.locator('[data-action="approve"]').click();
+    await page.locator(`tr[data-flow-id="${flowId}"][data-state="awaitingApproval.endorsed"]`).waitFor();
+    await row.locator('[data-action="approve"]').click();
+    await page.locator('#notice.error', { hasText: 'different operator' }).waitFor();
+    await shot('approvals');
+
+    const second = await fetch(`${env.svc.url}/operator/flows/${encodeURIComponent(flowId)}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECOND_OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'OPERATOR_APPROVE' }),
+    });
+    assert.equal(second.status, 200);
+    await page.locator(`#activity li[data-flow-id="${flowId}"][data-state="completed"]`).waitFor({ timeout: 20_000 });
+    await row.waitFor({ state: 'detached' });
+
+    await page.fill('.pause-panel input.reason', 'Market data outage (console test)');
+    await page.click('[data-action="pause"]');
+    await page.locator('.control-state.paused').waitFor();
+    const paused = await env.operator('GET', '/operator/controls');
+    assert.deepEqual([paused.body.issuance.paused, paused.body.issuance.pause_reason, paused.body.issuance.changed_by], [true, 'Market data outage (console test)', 'operator']);
+    await shot('controls');
+    await page.click('[data-action="resume"]');
+    await page.locator('.control-state.running').waitFor();
+    assert.equal((await env.operator('GET', '/operator/controls')).body.issuance.paused, false);
+  });
+
+  it('shows reconciliation with its alerts on top, or says plainly that this instance does not serve it', async () => {
+    const served = (await env.operator('GET', '/operator/reconciliation')).status;
+    await go('#/reconciliation');
+    if (served === 404) {
+      await page.locator('[data-not-available="/operator/reconciliation"]').waitFor();
+    } else {
+      assert.equal(served, 200, '/operator/reconciliation answers');
+      await page.locator('.alerts, .all-clear').first().waitFor({ timeout: 10_000 });
+      await page.locator('tr[data-underlying="AAPL"]').waitFor();
+    }
+    await shot('reconciliation');
+  });
+
   it('halts an asset from the console, and the API shows it halted with the reason', async () => {
     await go('#/assets');
     const row = page.locator('tr[data-token="tAAPL"]');
@@ -153,24 +225,6 @@ describe('console in a browser (headless Chromium)', function () {
     // The registry change came back over the stream too.
     await page.locator(`#activity li[data-flow-id="asset:${env.assetId}"]`).first().waitFor();
     await shot('assets');
-  });
-
-  it('shows reconciliation and risk controls, or says plainly that this instance does not serve them', async () => {
-    for (const [hash, apiPath, rendered, step] of [
-      ['#/reconciliation', '/operator/reconciliation', '.alerts, .all-clear', 'reconciliation'],
-      ['#/controls', '/operator/controls', '.control-state', 'controls'],
-    ] as const) {
-      const served = (await env.operator('GET', apiPath)).status;
-      await go(hash);
-      if (served === 404) {
-        await page.locator(`[data-not-available="${apiPath}"]`).waitFor();
-      } else {
-        assert.equal(served, 200, `${apiPath} answers`);
-        await page.locator(rendered).first().waitFor({ timeout: 10_000 });
-      }
-      await shot(step);
-    }
-    await page.getByRole('heading', { name: 'Waiting for approval' }).waitFor();
   });
 
   it('ran without a script error or a refused resource (Content-Security-Policy)', () => {

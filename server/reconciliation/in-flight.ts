@@ -2,26 +2,32 @@ import type { Knex } from 'knex';
 import { isPostgres, readJson } from '../../persistence/database';
 
 /**
- * What the flows in flight mean for the reserves, read from the machines' states. Shares move at
- * Alpaca and tokens move on chain at different moments of a flow, so between those moments the two
- * sides legitimately differ:
+ * What the flows in flight mean for the reserves, read from the machines' states and contexts.
+ * Shares move at Alpaca and tokens move on chain at different moments of a flow, so between those
+ * moments the two sides legitimately differ:
  *
- * - a mint whose journal Alpaca confirmed (`minting.*`, `mintSubmissionFailed`, `mintReverted`) has
- *   its shares at Alpaca; its tokens exist only once its transaction is mined. Which it is, is asked
- *   of the chain (the flow's transactions), so it counts as `mintsAwaitingChain` or `mintsMined`;
- * - a redemption Alpaca reported completed (`burning.*`, `insufficientInventory`, `burnReverted`,
- *   `burnStalled`) no longer has shares at Alpaca; its tokens are gone only once the burn is mined
- *   (`burnsAwaitingChain` or `burnsMined`);
- * - a mint still waiting for its journal (`awaitingJournal`, `journalOverdue`) may already have been
- *   journaled by Alpaca (Alpaca journals before it confirms), and a redemption Alpaca was asked about
- *   (`callingAlpaca`, `redeemAttemptsExhausted`, `awaitingAlpaca.*`, `alpacaOverdue`) may already be
- *   completed there: those two are uncertain, and only widen the drift that counts as explained.
+ * - an active mint whose journal Alpaca confirmed (`journalStatus: completed`: `minting.*`,
+ *   `mintSubmissionFailed`, `mintReverted`, or any state before the mint such as an approval) and
+ *   whose receipt is not recorded yet has its shares at Alpaca; its tokens exist only once its
+ *   transaction is mined. Which it is, is asked of the chain (the flow's transactions), so it counts
+ *   as awaiting the chain or as mined;
+ * - a redemption Alpaca reported completed and not yet burnt (`burning.*`, `insufficientInventory`,
+ *   `burnReverted`, `burnStalled`) no longer has shares at Alpaca; its tokens are gone only once the
+ *   burn is mined;
+ * - an active mint still waiting for its journal (`awaitingJournal`, `journalOverdue`) may already
+ *   have been journaled by Alpaca (Alpaca journals before it confirms), and a redemption Alpaca was
+ *   asked about (`callingAlpaca`, `redeemAttemptsExhausted`, `awaitingAlpaca.*`, `alpacaOverdue`)
+ *   may already be completed there: those two are uncertain, and only widen the drift that counts
+ *   as explained.
+ *
+ * Tokens held in the redemption wallet without Alpaca (an unknown sender, a halted asset, dust, a
+ * return under way) are in the supply and still backed at Alpaca: no adjustment. A final state that
+ * leaves shares and tokens apart (a mint rejected by an operator after its journal, a transfer
+ * orphaned after Alpaca completed) is a drift until it is settled by hand.
  *
  * Mined-but-unrecorded mints and burns also explain the receipt inventory being behind the chain:
  * a receipt is recorded when its mint is confirmed, and drawn down when its burn is.
  */
-export const MINT_AWAITING_JOURNAL = ['awaitingJournal', 'journalOverdue'];
-export const MINT_JOURNALED_NOT_DONE = ['minting.submitting', 'minting.confirming', 'mintSubmissionFailed', 'mintReverted'];
 export const REDEMPTION_AT_ALPACA = ['callingAlpaca', 'redeemAttemptsExhausted', 'awaitingAlpaca.checking', 'awaitingAlpaca.waiting', 'alpacaOverdue'];
 export const REDEMPTION_ALPACA_DONE_NOT_BURNT = ['burning.submitting', 'burning.confirming', 'insufficientInventory', 'burnReverted', 'burnStalled'];
 
@@ -49,21 +55,20 @@ export async function readDatabaseSide(db: Knex): Promise<DatabaseSide> {
   return db.transaction(async (trx) => {
     // One snapshot for every read below (PostgreSQL; SQLite's transaction already is one).
     if (isPostgres(db)) await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const kinds = new Map<string, InFlightKind>([
-      ...MINT_AWAITING_JOURNAL.map((s) => [`mint/${s}`, 'mintAwaitingJournal'] as const),
-      ...MINT_JOURNALED_NOT_DONE.map((s) => [`mint/${s}`, 'mintJournaled'] as const),
-      ...REDEMPTION_AT_ALPACA.map((s) => [`redemption/${s}`, 'redemptionAtAlpaca'] as const),
-      ...REDEMPTION_ALPACA_DONE_NOT_BURNT.map((s) => [`redemption/${s}`, 'redemptionToBurn'] as const),
+    const redemptionKinds = new Map<string, InFlightKind>([
+      ...REDEMPTION_AT_ALPACA.map((s) => [s, 'redemptionAtAlpaca'] as const),
+      ...REDEMPTION_ALPACA_DONE_NOT_BURNT.map((s) => [s, 'redemptionToBurn'] as const),
     ]);
     const rows: Array<{ flow_id: string; flow_type: string; state: string; snapshot: unknown }> = await trx('flows')
       .where({ status: 'active' })
-      .whereIn('state', [...MINT_AWAITING_JOURNAL, ...MINT_JOURNALED_NOT_DONE, ...REDEMPTION_AT_ALPACA, ...REDEMPTION_ALPACA_DONE_NOT_BURNT])
+      .andWhere((w) => w.where({ flow_type: 'mint' }).orWhere((r) => r.where({ flow_type: 'redemption' }).whereIn('state', [...redemptionKinds.keys()])))
       .select('flow_id', 'flow_type', 'state', 'snapshot');
     const flows: InFlightFlow[] = [];
     for (const row of rows) {
-      const kind = kinds.get(`${row.flow_type}/${row.state}`);
+      const c = readJson<{ context: Record<string, any> }>(row.snapshot).context;
+      const kind: InFlightKind | undefined =
+        row.flow_type === 'mint' ? (c.receiptId ? undefined : c.journalStatus === 'completed' ? 'mintJournaled' : c.journalStatus === undefined ? 'mintAwaitingJournal' : undefined) : redemptionKinds.get(row.state);
       if (!kind) continue;
-      const c = readJson<{ snapshot?: unknown; context: Record<string, any> }>(row.snapshot).context;
       // A mint moves amountUnits; a redemption moves (and burns) what Alpaca redeems, qtyUnits: the dust stays.
       const units = BigInt(kind.startsWith('mint') ? c.amountUnits : c.qtyUnits);
       flows.push({ flowId: row.flow_id, kind, network: c.network, vaultAddress: String(c.vaultAddress).toLowerCase(), units, txHashes: [] });

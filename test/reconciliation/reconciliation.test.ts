@@ -257,6 +257,24 @@ describe('reconciliation of reserves', function () {
     assert.equal((await reconcile()).status, 'drift');
   });
 
+  it('a mint held for approval after its journal is in flight; one rejected by an operator after its journal is a drift', async () => {
+    await start();
+    const threshold = await env.operator('PATCH', `/operator/controls/assets/${env.assetId}`, { approval_threshold: '10' });
+    assert.equal(threshold.status, 200, JSON.stringify(threshold.body));
+    const held = await requestMint('20');
+    await env.alpaca.confirmMint(held.trid, held.issuerRequestId, 'completed');
+    await waitForState(env.svc, `mint:${held.trid}`, ['awaitingApproval.pending']);
+    const waiting = aapl(await reconcile());
+    assert.deepEqual([waiting.status, waiting.alpaca_shares, waiting.networks[0]!.onchain_supply, waiting.drift], ['reconciled', '20', '0', '0']);
+    assert.deepEqual(waiting.networks[0]!.in_flight!.mints_awaiting_chain, { flows: 1, shares: '20' });
+
+    const rejected = await env.operator('POST', `/operator/flows/${encodeURIComponent(`mint:${held.trid}`)}/events`, { type: 'OPERATOR_REJECT', note: 'too large' });
+    assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+    const report = await reconcile();
+    assert.deepEqual([report.status, aapl(report).drift], ['drift', '20']);
+    assert.match(report.alerts[0]!.message, /Alpaca holds 20 shares for the issuer, 0 expected/);
+  });
+
   it('503 when the instance reconciles nothing (no chain and Alpaca), 400 on query parameters', async () => {
     await start();
     const bad = await env.operator('GET', '/operator/reconciliation?asset=AAPL');

@@ -97,7 +97,14 @@ export class JournalTail {
 
   subscribe(listener: TailListener): TailSubscription {
     this.listeners.add(listener);
-    this.started ??= this.start();
+    if (!this.started) {
+      const starting: Promise<number> = this.start().catch((err) => {
+        // The subscribers waiting on this start are told (their streams end); the next one tries again.
+        if (this.started === starting) this.started = undefined;
+        throw err;
+      });
+      this.started = starting;
+    }
     return {
       // A subscriber joining a running tail starts after what has been delivered so far.
       ready: this.started.then(() => this.high),

@@ -191,7 +191,7 @@ export class TransferPoller {
         apId: ap?.link ? ap.apId : null,
         clientRef: ap?.link ? { client_external_account_id: ap.apId } : null,
         assetHalted: asset.halted,
-        overDailyCap: await redemptionOverDailyCap(this.db, this.clock.now(), asset, split.qty),
+        overDailyCap: await redemptionOverDailyCap(this.db, this.clock, asset, split.qty),
         earlierFlowState,
         qty: split.qty,
         qtyUnits: split.qtyUnits.toString(),

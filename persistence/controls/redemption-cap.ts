@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Clock } from '../../machines/host/clock';
 import { type AssetKey, redeemedOn, utcDay } from './daily-usage';
 import { billionths, quantityOf } from './quantities';
 import { RiskControls } from './risk-controls';
@@ -9,9 +10,9 @@ import { RiskControls } from './risk-controls';
  * for an operator), else null. Only the transfer poller starts redemptions, one at a time, so the
  * sum cannot race another redemption of the same asset.
  */
-export async function redemptionOverDailyCap(db: Knex, nowMs: number, asset: AssetKey & { assetId: string }, qty: string): Promise<{ cap: string; redeemedToday: string } | null> {
-  const { dailyRedemptionCap: cap } = await new RiskControls(db, { now: () => nowMs }).limits(asset.assetId);
+export async function redemptionOverDailyCap(db: Knex, clock: Clock, asset: AssetKey & { assetId: string }, qty: string): Promise<{ cap: string; redeemedToday: string } | null> {
+  const { dailyRedemptionCap: cap } = await new RiskControls(db, clock).limits(asset.assetId);
   if (cap === null) return null;
-  const redeemed = await redeemedOn(db, asset, utcDay(nowMs));
+  const redeemed = await redeemedOn(db, asset, utcDay(clock.now()));
   return redeemed + billionths(qty) > billionths(cap) ? { cap, redeemedToday: quantityOf(redeemed) } : null;
 }

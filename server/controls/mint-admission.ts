@@ -45,14 +45,18 @@ export class MintAdmission {
   }
 
   /**
-   * Runs inside the transaction that accepts the mint, before the mint is in `mint_view`: with the
-   * asset's controls locked, two requests cannot both take the last of a day's cap. Throwing rolls
+   * Runs inside the transaction that accepts the mint, before the mint is in `mint_view`: when the
+   * asset has a daily cap its controls are locked, so two requests cannot both take the last of it. Throwing rolls
    * the acceptance back, so a refused request writes nothing.
    */
   async admit(trx: Knex.Transaction, asset: TokenizedAsset, qty: string): Promise<void> {
     await this.refuseWhilePaused(trx);
-    await lockScope(trx, assetScope(asset.assetId));
-    const limits = await this.controls.limits(asset.assetId, trx);
+    let limits = await this.controls.limits(asset.assetId, trx);
+    if (limits.dailyMintCap !== null) {
+      // Only a daily cap needs requests to take turns; without one, accepts of an asset run in parallel.
+      await lockScope(trx, assetScope(asset.assetId));
+      limits = await this.controls.limits(asset.assetId, trx);
+    }
     if (limits.maxRequestQty !== null && billionths(qty) > billionths(limits.maxRequestQty)) {
       throw new MintRefusedByControls('quantity_above_limit', `${CONTROL_REASONS.aboveLimit}${qty} is above the maximum of ${limits.maxRequestQty} ${asset.underlyingSymbol} per mint request`);
     }

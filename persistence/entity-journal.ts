@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { appendToJournal, lastSeq, type JournalEntry } from './journal';
 import { projectRegistryEvent } from './registry/projection';
-import { isPostgres } from './database';
+import { lockEntity } from './entity-lock';
 
 export const REGISTRY_VERSION = 'registry@1';
 
@@ -21,7 +21,7 @@ export async function recordEntityEvent(
   const flowId = `${entity.type}:${entity.id}`;
   // Concurrent changes to one entity (several instances, or one on PostgreSQL's many connections)
   // take turns here, so each gets the next seq instead of colliding on it.
-  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [flowId]);
+  await lockEntity(trx, flowId);
   const entry = await appendToJournal(trx, {
     flowId,
     flowType: entity.type,

@@ -25,14 +25,8 @@ export interface AssetKey {
 const MINTS_NOT_COUNTED = ['journalRejected', 'rejectedByOperator', 'closedByOperator'];
 
 /** The quantity of the asset's mints accepted during `day` (in billionths), rejected ones aside. */
-export async function mintedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
-  const rows = await db('mint_view')
-    .where({ token_symbol: asset.tokenSymbol, network: asset.network })
-    .andWhere('created_at', '>=', day.start)
-    .andWhere('created_at', '<', day.end)
-    .whereNotIn('state', MINTS_NOT_COUNTED)
-    .select('qty');
-  return sumQuantities(rows.map((r: any) => String(r.qty)));
+export function mintedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
+  return quantityOn(db, 'mint_view', asset, day, (q) => q.whereNotIn('state', MINTS_NOT_COUNTED));
 }
 
 /**
@@ -43,13 +37,16 @@ export async function mintedOn(db: Knex | Knex.Transaction, asset: AssetKey, day
 const REDEMPTIONS_NOT_COUNTED = ['reappearedAfterReorg', 'unknownSender', 'belowAlpacaPrecision', 'assetHalted', 'dailyCapExceeded', 'alpacaRejected', 'returningTokens', 'returnFailed', 'returnedToSender', 'withdrawnByReorg'];
 
 /** The quantity of the asset's redemptions detected during `day` (in billionths) that Alpaca was asked to redeem. */
-export async function redeemedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
-  const rows = await db('redemption_view')
-    .where({ token_symbol: asset.tokenSymbol, network: asset.network })
-    .andWhere('created_at', '>=', day.start)
-    .andWhere('created_at', '<', day.end)
-    .whereNotIn('state', REDEMPTIONS_NOT_COUNTED)
-    .andWhere((q) => q.whereNot('state', 'closedByOperator').orWhereNotNull('tokenization_request_id'))
-    .select('qty');
+export function redeemedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
+  return quantityOn(db, 'redemption_view', asset, day, (q) =>
+    q.whereNotIn('state', REDEMPTIONS_NOT_COUNTED).andWhere((w) => w.whereNot('state', 'closedByOperator').orWhereNotNull('tokenization_request_id')),
+  );
+}
+
+/** The summed `qty` of a flow view's rows for the asset created during `day`, narrowed to the flows that count. */
+async function quantityOn(db: Knex | Knex.Transaction, view: 'mint_view' | 'redemption_view', asset: AssetKey, day: UtcDay, counted: (q: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<bigint> {
+  const rows = await counted(
+    db(view).where({ token_symbol: asset.tokenSymbol, network: asset.network }).andWhere('created_at', '>=', day.start).andWhere('created_at', '<', day.end),
+  ).select('qty');
   return sumQuantities(rows.map((r: any) => String(r.qty)));
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { type Clock, iso } from '../../machines/host/clock';
-import { isPostgres } from '../database';
+import { lockEntity } from '../entity-lock';
 import { recordEntityEvent } from '../entity-journal';
 import { AssetNotFoundError } from '../registry/assets';
 import { type AssetLimits, assetScope, CONTROLS_ENTITY, GLOBAL_SCOPE, LIMIT_COLUMNS, LIMIT_NAMES } from './projection';
@@ -21,12 +21,9 @@ export interface AssetControls extends AssetLimits {
 
 export const NO_LIMITS: AssetLimits = { maxRequestQty: null, dailyMintCap: null, dailyRedemptionCap: null, approvalThreshold: null };
 
-/**
- * Serializes whatever reads or changes one scope's controls inside a transaction (PostgreSQL: the
- * same advisory lock the entity journal takes for that scope). SQLite runs one transaction at a time.
- */
-export async function lockScope(trx: Knex.Transaction, scope: string): Promise<void> {
-  if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`${CONTROLS_ENTITY}:${scope}`]);
+/** Serializes whatever reads or changes one scope's controls inside a transaction: the same lock the entity journal takes for that scope. */
+export function lockScope(trx: Knex.Transaction, scope: string): Promise<void> {
+  return lockEntity(trx, `${CONTROLS_ENTITY}:${scope}`);
 }
 
 /** Whether issuance is paused: read from the database each time, so every instance sees one answer. */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { type Cluster, countFlows, inParallel, startCluster, waitFor } from '../support/cluster';
+import { type Cluster, countFlows, inParallel, startCluster } from '../support/cluster';
+import { waitFor } from '../support/wait-for';
 import { type CrashHarness, startCrashHarness } from '../support/crash-harness';
 import { tempDir } from '../support/service';
 import { TEST_DATABASE_URL } from '../support/test-database';

@@ -8,7 +8,8 @@ import { parseDuration } from '../../cli/options';
 import { openConfiguredDatabase } from '../../persistence/replay-cli';
 import { testDatabaseEnv } from '../support/test-database';
 import { tempDir, type TestService } from '../support/service';
-import { type CliRun, type EffectScript, mintInput, operatorToken, redemptionInput, runCli, startMint, startOperatorService, startRedemption, transcript, waitFor, waitForState } from './fixtures';
+import { type CliRun, type EffectScript, mintInput, operatorToken, redemptionInput, runCli, startMint, startOperatorService, startRedemption, transcript, waitForState } from './fixtures';
+import { waitFor } from '../support/wait-for';
 
 /** `issuance-bot` run as a child process against a running service, as an ops team would run it. */
 describe('issuance-bot CLI', function () {

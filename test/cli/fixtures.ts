@@ -1,3 +1,4 @@
+import { waitFor } from '../support/wait-for';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -134,16 +135,6 @@ export async function startRedemption(svc: TestService, input: RedemptionInput):
   const flowId = redemptionFlowId(input);
   await svc.host.start('redemption', flowId, input);
   return flowId;
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export async function waitForState(svc: TestService, flowId: string, state: string): Promise<void> {

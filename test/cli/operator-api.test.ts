@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestService } from '../support/service';
-import { type EffectScript, mintInput, operatorToken, redemptionInput, startMint, startOperatorService, startRedemption, waitFor, waitForState } from './fixtures';
+import { type EffectScript, mintInput, operatorToken, redemptionInput, startMint, startOperatorService, startRedemption, waitForState } from './fixtures';
+import { waitFor } from '../support/wait-for';
 
 /** The operator API for ops tooling: flow filters and paging, the readable timeline, effect retries, operator identity in the journal. */
 describe('operator API: flows, effects, operator identity', function () {

@@ -5,7 +5,8 @@ import { decodeWithdrawLog } from '../../chain/vault';
 import { redemptionFlowId } from '../../chain/transfer-poller';
 import { depositsByRequest } from '../support/chain-evidence';
 import { type CrashHarness, startCrashHarness } from '../support/crash-harness';
-import { type Cluster, countFlows, inParallel, startCluster, waitFor } from '../support/cluster';
+import { type Cluster, countFlows, inParallel, startCluster } from '../support/cluster';
+import { waitFor } from '../support/wait-for';
 import { tempDir } from '../support/service';
 import { onPostgres } from '../support/test-database';
 
@@ -37,7 +38,7 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
   it('completes every mint and redemption exactly once while the poller instance is killed and restarted', async () => {
     const { db, lb } = cluster;
     const clientId = await h.seed([...cluster.instances.values()][0]!, 'scale@ap.example');
-    const leader = await waitFor('a poller lease holder', () => cluster.pollerHolder(), 20_000);
+    const leader = await waitFor('a poller lease holder', () => cluster.pollerHolder(), 20_000, 200);
     const holders = [leader];
 
     // 300 mints through the balancer, 16 at a time: any instance takes any request.
@@ -48,7 +49,7 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
       const confirmed = await h.alpaca.confirmMint(trid, created.body.issuer_request_id, 'completed');
       assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
     });
-    await waitFor(`${MINTS} completed mints`, async () => (await countFlows(db, 'mint', 'completed')) === MINTS, 240_000);
+    await waitFor(`${MINTS} completed mints`, async () => (await countFlows(db, 'mint', 'completed')) === MINTS, 240_000, 200);
 
     // 100 transfers back to the redemption wallet; the poller's instance is killed half way.
     const ap = new Wallet(h.chain.apAccount.privateKey, h.provider);
@@ -67,12 +68,12 @@ const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a
     const successor = await waitFor('another instance to take the poller over', async () => {
       const holder = await cluster.pollerHolder();
       return holder && holder !== killed ? holder : undefined;
-    }, 30_000);
+    }, 30_000, 200);
     holders.push(successor);
     // The killed instance comes back (under a new name, as a replacement would) and joins the balancer.
     await cluster.add(`${killed}-2`);
 
-    await waitFor(`${REDEMPTIONS} completed redemptions`, async () => (await countFlows(db, 'redemption', 'completed')) === REDEMPTIONS, 240_000);
+    await waitFor(`${REDEMPTIONS} completed redemptions`, async () => (await countFlows(db, 'redemption', 'completed')) === REDEMPTIONS, 240_000, 200);
 
     // Every flow final and completed; nothing parked for an operator.
     const flows = await db('flows').select('flow_id', 'flow_type', 'state');

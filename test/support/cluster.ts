@@ -68,17 +68,6 @@ export async function inParallel<T>(items: T[], width: number, work: (item: T) =
   );
 }
 
-/** Polls until `probe` gives a value (not undefined or false). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 export async function countFlows(db: Knex, type: string, state: string): Promise<number> {
   return Number((await db('flows').where({ flow_type: type, state }).count({ n: '*' }))[0]!.n);
 }

@@ -6,9 +6,10 @@ import { ago, anyValue, coalesce, errorBox, flowLink, h, notAvailable, notice, r
 export const CONTROLS_PATH = '/operator/controls';
 const APPROVAL_STATE = 'awaitingApproval';
 
-function pausePanel(issuance, act) {
+function pausePanel(issuance, act, typed) {
   const paused = issuance?.paused === true;
   const text = h('input', { placeholder: paused ? 'Note (optional, journaled)' : 'Reason (required, journaled)', maxlength: '500', class: 'reason', 'aria-label': paused ? 'Note' : 'Reason' });
+  if (typed) text.value = typed;
   const run = () => {
     const value = text.value.trim();
     if (!paused && !value) {
@@ -69,9 +70,12 @@ export function mountControls(root) {
     try {
       const controls = await getJson(CONTROLS_PATH);
       if (disposed) return;
+      // A reload that lands while a reason is being typed keeps it, as long as the pause state is the same.
+      const field = controlsBox.querySelector('input.reason');
+      const sameState = controlsBox.querySelector('.control-state')?.dataset.paused === String(controls.issuance?.paused === true);
       replace(
         controlsBox,
-        pausePanel(controls.issuance, act),
+        pausePanel(controls.issuance, act, sameState ? field?.value : undefined),
         h('h3', {}, `Limits per asset${controls.day ? ` (counted for ${controls.day}, UTC)` : ''}`),
         table(limitColumns, controls.assets ?? [], { empty: 'No assets.' }),
       );

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { type Cluster, countFlows, inParallel, startCluster } from '../support/cluster';
-import { waitFor } from '../support/wait-for';
-import { type CrashHarness, startCrashHarness } from '../support/crash-harness';
-import { tempDir } from '../support/service';
-import { TEST_DATABASE_URL } from '../support/test-database';
+import { type Cluster, countFlows, inParallel, startCluster } from '../test/support/cluster';
+import { waitFor } from '../test/support/wait-for';
+import { type CrashHarness, startCrashHarness } from '../test/support/crash-harness';
+import { tempDir } from '../test/support/service';
+import { TEST_DATABASE_URL } from '../test/support/test-database';
 import { summarize } from './stats';
 
 /**

@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { FlowHost } from '../../machines/host/flow-host';
-import { openDatabase } from '../../persistence/database';
-import { appendToJournal } from '../../persistence/journal';
-import { mintDefinition } from '../../server/flows/mint';
-import type { MintInput } from '../../machines/mint';
-import { startMintEnv, waitForState } from '../support/mint-env';
-import { redemptionFlowId } from '../../chain/transfer-poller';
-import { mineBlocks, sendToRedemptionWallet, units } from '../support/redemption-helpers';
-import { tempDir } from '../support/service';
+import { FlowHost } from '../machines/host/flow-host';
+import { openDatabase } from '../persistence/database';
+import { appendToJournal } from '../persistence/journal';
+import { mintDefinition } from '../server/flows/mint';
+import type { MintInput } from '../machines/mint';
+import { startMintEnv, waitForState } from '../test/support/mint-env';
+import { redemptionFlowId } from '../chain/transfer-poller';
+import { mineBlocks, sendToRedemptionWallet, units } from '../test/support/redemption-helpers';
+import { tempDir } from '../test/support/service';
 import { summarize, timed } from './stats';
 
 /**

@@ -9,6 +9,7 @@ import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError
 import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
 import { KeyedQueue } from './keyed-queue';
 import { failpoint } from './failpoints';
+import { type RestoreSummary, restoreActiveFlows } from './restore';
 
 export interface FlowEvent {
   type: string;
@@ -157,22 +158,10 @@ export class FlowHost {
    * After a restart: every non-final flow is still in `flows`, and its effects and timers are still
    * in `outbox` and `timers`, so restoring means checking each one can be resumed by this build.
    */
-  async restoreAll(): Promise<{ active: number; needsOperator: number; pendingEffects: number; pendingTimers: number }> {
-    const rows = await this.db('flows').where({ status: 'active' });
-    let needsOperator = 0;
-    for (const row of rows) {
-      const flow = fromFlowRow(row);
-      const def = this.definition(flow.flowType);
-      if (flow.machineVersion !== def.version) {
-        throw new Error(`Flow ${flow.flowId} was stored by ${flow.machineVersion}; this build runs ${def.version}. Migrate persisted flows first (README: machine versions).`);
-      }
-      this.restoreSnapshot(def.machine, flow);
-      if (flow.needsOperator) needsOperator++;
-    }
-    const [effects] = await this.db('outbox').where({ status: 'pending' }).count({ n: '*' });
-    const [timers] = await this.db('timers').count({ n: '*' });
+  async restoreAll(): Promise<RestoreSummary> {
+    const summary = await restoreActiveFlows(this.db, (flowType) => this.definition(flowType));
     this.notifyCommitted();
-    return { active: rows.length, needsOperator, pendingEffects: Number(effects?.n ?? 0), pendingTimers: Number(timers?.n ?? 0) };
+    return summary;
   }
 
   restoreSnapshot(machine: AnyStateMachine, flow: Pick<StoredFlow, 'snapshot'>): AnyMachineSnapshot {

@@ -21,11 +21,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<Knex> {
           connection: { filename: config.filename },
           useNullAsDefault: true,
           // One connection: SQLite has one writer; Knex queues the rest instead of failing with SQLITE_BUSY.
+          // synchronous=FULL: a commit is on disk before its caller hears of it. NORMAL (in WAL) may lose
+          // the last commits on power loss: a mint request Alpaca was told we accepted, a signed
+          // transaction about to be broadcast. Group commit (group-commit.ts) is what pays for the fsync.
           pool: {
             min: 1,
             max: 1,
             afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
-              conn.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
+              conn.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
             },
           },
         })

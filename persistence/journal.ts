@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ulid } from 'ulid';
+import { newId } from './ids';
 import { readJson } from './database';
 import { GENESIS_HASH, journalRowHash } from './journal-hash';
 
@@ -36,9 +36,9 @@ export interface NewJournalEntry {
  * read the same previous row, and the loser fails on the key as before; appends to other flows read
  * other rows, so nothing here serializes them.
  */
-export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEntry): Promise<JournalEntry> {
+export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEntry, knownPrevHash?: string): Promise<JournalEntry & { hash: string }> {
   const row: JournalEntry = {
-    eventId: ulid(),
+    eventId: newId(),
     flowId: entry.flowId,
     flowType: entry.flowType,
     seq: entry.seq,
@@ -49,8 +49,9 @@ export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEn
     recordedAt: entry.recordedAt,
     machineVersion: entry.machineVersion,
   };
-  const previous = await trx('journal').where({ flow_id: row.flowId }).andWhere('seq', '<', row.seq).orderBy('seq', 'desc').first('hash');
-  const prevHash: string = previous?.hash ?? GENESIS_HASH;
+  // The host passes the hash it keeps on the flow row (or genesis for a new flow); others read it.
+  const prevHash: string =
+    knownPrevHash ?? (row.seq === 1 ? GENESIS_HASH : ((await trx('journal').where({ flow_id: row.flowId }).andWhere('seq', '<', row.seq).orderBy('seq', 'desc').first('hash'))?.hash ?? GENESIS_HASH));
   // Hashed as it will read back: the stored JSON text, parsed (undefined fields gone, dates as strings).
   const payloadText = JSON.stringify(row.payload);
   const hash = journalRowHash(prevHash, { ...row, payload: JSON.parse(payloadText) });
@@ -68,7 +69,7 @@ export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEn
     prev_hash: prevHash,
     hash,
   });
-  return row;
+  return { ...row, hash };
 }
 
 export function toJournalEntry(row: any): JournalEntry {

@@ -106,9 +106,11 @@ export async function startService(
   for (const m of modules) Object.assign(effects, m.effects(parts));
   const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, transactionsHeld: () => issuancePaused(db), ...options.runner });
   const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
-  host.onCommitted(() => {
-    runner.kick();
-    scheduler.kick();
+  // Look at the outbox only when a commit wrote to it, and at the timers only when one is due now:
+  // under load every other kick would be two more queries per transition.
+  host.onCommitted((notice) => {
+    if (notice.effects) runner.kick();
+    if (notice.timerDueAt !== undefined && notice.timerDueAt <= clock.now()) scheduler.kick();
   });
 
   const inspection = config.inspectUrl ? await startLiveInspection(host, config.inspectUrl, log, { allowRemote: config.inspectAllowRemote ?? false }) : undefined;

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { ulid } from 'ulid';
+import { newId } from '../../persistence/ids';
 import { appendToJournal, type JournalEntry } from '../../persistence/journal';
-import { readJson } from '../../persistence/database';
+import { GENESIS_HASH } from '../../persistence/journal-hash';
+import { isPostgres, readJson } from '../../persistence/database';
+import { GroupCommit } from '../../persistence/group-commit';
 import { isUniqueViolation, isWriteContention } from '../../persistence/errors';
 import { type Clock, iso, systemClock } from './clock';
 import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from './errors';
@@ -25,6 +27,12 @@ export interface SendOptions {
 
 export const FLOW_STARTED = 'flow.started';
 
+/** What a commit left for the runners: outbox rows to perform, the earliest timer it set. */
+export interface CommitNotice {
+  effects: boolean;
+  timerDueAt?: number;
+}
+
 /** What happened to one flow, told after the commit (live inspection, metrics). */
 export interface CommittedTransition {
   flowId: string;
@@ -36,13 +44,16 @@ export interface CommittedTransition {
 /**
  * Owns every flow: computes the next state with XState's pure `transition()`, and commits the journal
  * row, the snapshot (optimistic seq check), the outbox rows and timer rows in one transaction.
- * Callers are answered only after that commit.
+ * Transitions of different flows arriving together share that transaction (group commit), each in its
+ * own savepoint; callers are answered only after the commit.
  */
 export class FlowHost {
   private readonly definitions = new Map<string, FlowDefinition>();
   private readonly queue = new KeyedQueue();
-  private readonly committedListeners: Array<() => void> = [];
+  private readonly committedListeners: Array<(notice: CommitNotice) => void> = [];
   private readonly transitionListeners: Array<(t: CommittedTransition) => void> = [];
+  /** Concurrent transitions of different flows share one commit (group commit). */
+  readonly commits: GroupCommit;
 
   constructor(
     private readonly db: Knex,
@@ -50,6 +61,7 @@ export class FlowHost {
     private readonly clock: Clock = systemClock,
   ) {
     for (const d of definitions) this.definitions.set(d.type, d);
+    this.commits = new GroupCommit(db, { maxConcurrent: isPostgres(db) ? 4 : 1 });
   }
 
   definition(flowType: string): FlowDefinition {
@@ -62,8 +74,8 @@ export class FlowHost {
     return [...this.definitions.values()];
   }
 
-  /** Called after every commit that may have written outbox or timer rows. */
-  onCommitted(listener: () => void): void {
+  /** Called after every commit, saying whether it wrote outbox rows and the earliest timer it set. */
+  onCommitted(listener: (notice: CommitNotice) => void): void {
     this.committedListeners.push(listener);
   }
 
@@ -88,9 +100,10 @@ export class FlowHost {
       const now = iso(this.clock.now());
       const [snapshot, actions] = initialTransition(def.machine, input);
       let stored!: StoredFlow;
+      let notice!: CommitNotice;
       try {
-        await this.db.transaction(async (trx) => {
-          if (await trx('flows').where({ flow_id: flowId }).first('flow_id')) throw new FlowAlreadyExistsError(flowId);
+        await this.commits.run(async (trx) => {
+          // No read first: a flow that exists already fails the journal's unique (flow_id, seq) key.
           const entry = await appendToJournal(trx, {
             flowId,
             flowType,
@@ -101,18 +114,18 @@ export class FlowHost {
             causationId: options.causationId ?? null,
             recordedAt: now,
             machineVersion: def.version,
-          });
+          }, GENESIS_HASH);
           stored = toStoredFlow(def, flowId, 1, snapshot, now, now);
-          await trx('flows').insert(flowRow(stored));
+          await trx('flows').insert(flowRow(stored, entry.hash));
           await options.within?.(trx);
-          await this.writeEffects(trx, flowId, entry, actions, stored.state);
+          notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
           await def.project?.(trx, stored, now);
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new FlowAlreadyExistsError(flowId);
         throw err;
       }
-      this.notifyCommitted();
+      this.notifyCommitted(notice);
       this.tell({ flowId, definition: def, event: { type: FLOW_STARTED }, flow: stored });
       return stored;
     });
@@ -123,8 +136,8 @@ export class FlowHost {
       // The in-process queue serializes this instance; the seq check catches another instance.
       for (let attempt = 1; ; attempt++) {
         try {
-          const stored = await this.sendOnce(flowId, event, options);
-          this.notifyCommitted();
+          const { stored, notice } = await this.sendOnce(flowId, event, options);
+          this.notifyCommitted(notice);
           this.tell({ flowId, definition: this.definition(stored.flowType), event, flow: stored });
           return stored;
         } catch (err) {
@@ -160,7 +173,7 @@ export class FlowHost {
    */
   async restoreAll(): Promise<RestoreSummary> {
     const summary = await restoreActiveFlows(this.db, (flowType) => this.definition(flowType));
-    this.notifyCommitted();
+    this.notifyCommitted({ effects: true, timerDueAt: 0 });
     return summary;
   }
 
@@ -168,9 +181,10 @@ export class FlowHost {
     return machine.resolveState(flow.snapshot as any);
   }
 
-  private async sendOnce(flowId: string, event: FlowEvent, options: SendOptions): Promise<StoredFlow> {
+  private async sendOnce(flowId: string, event: FlowEvent, options: SendOptions): Promise<{ stored: StoredFlow; notice: CommitNotice }> {
     let stored!: StoredFlow;
-    await this.db.transaction(async (trx) => {
+    let notice!: CommitNotice;
+    await this.commits.run(async (trx) => {
       const row = await trx('flows').where({ flow_id: flowId }).first();
       if (!row) throw new FlowNotFoundError(flowId);
       const current = fromFlowRow(row);
@@ -191,19 +205,19 @@ export class FlowHost {
         causationId: options.causationId ?? null,
         recordedAt: now,
         machineVersion: def.version,
-      });
+      }, row.journal_hash ?? undefined);
       stored = toStoredFlow(def, flowId, current.seq + 1, next, current.createdAt, now);
       const updated = await trx('flows')
         .where({ flow_id: flowId, seq: current.seq })
-        .update(flowRow(stored));
+        .update(flowRow(stored, entry.hash));
       if (updated !== 1) throw new ConcurrencyConflictError(flowId);
       await options.within?.(trx);
       await this.supersedeEffects(trx, flowId, stored.state);
-      await this.writeEffects(trx, flowId, entry, actions, stored.state);
+      notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
       await def.project?.(trx, stored, now);
       await failpoint('host.beforeCommit');
     });
-    return stored;
+    return { stored, notice };
   }
 
   /**
@@ -219,19 +233,23 @@ export class FlowHost {
   }
 
   /** Named actions become outbox rows; delayed raises become timer rows; cancels delete them. */
-  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>, state: string): Promise<void> {
+  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>, state: string): Promise<CommitNotice> {
     const nowMs = this.clock.now();
+    const notice: CommitNotice = { effects: false };
     for (const action of actions) {
       const params = (action.params ?? {}) as Record<string, any>;
       if (action.type === 'xstate.raise' && params.delay !== undefined) {
         const sendId = String(params.id ?? params.event?.type);
-        await trx('timers').where({ flow_id: flowId, send_id: sendId }).delete();
+        // A flow's first transition has no timers to replace.
+        if (cause.seq > 1) await trx('timers').where({ flow_id: flowId, send_id: sendId }).delete();
+        const dueAt = nowMs + Number(params.delay);
+        notice.timerDueAt = Math.min(notice.timerDueAt ?? dueAt, dueAt);
         await trx('timers').insert({
-          timer_id: ulid(),
+          timer_id: newId(),
           flow_id: flowId,
           send_id: sendId,
           event: JSON.stringify(params.event),
-          due_at: nowMs + Number(params.delay),
+          due_at: dueAt,
           created_at: iso(nowMs),
         });
       } else if (action.type === 'xstate.cancel') {
@@ -239,8 +257,9 @@ export class FlowHost {
       } else if (action.type.startsWith('xstate.')) {
         continue; // assign, raise without delay and the like are applied inside transition()
       } else {
+        notice.effects = true;
         await trx('outbox').insert({
-          effect_id: ulid(),
+          effect_id: newId(),
           flow_id: flowId,
           type: action.type,
           params: JSON.stringify(params),
@@ -255,10 +274,11 @@ export class FlowHost {
         });
       }
     }
+    return notice;
   }
 
-  private notifyCommitted(): void {
-    for (const l of this.committedListeners) l();
+  private notifyCommitted(notice: CommitNotice): void {
+    for (const l of this.committedListeners) l(notice);
   }
 }
 
@@ -278,8 +298,9 @@ export function toStoredFlow(def: FlowDefinition, flowId: string, seq: number, s
   };
 }
 
-function flowRow(f: StoredFlow) {
+function flowRow(f: StoredFlow, journalHash: string) {
   return {
+    journal_hash: journalHash,
     flow_id: f.flowId,
     flow_type: f.flowType,
     seq: f.seq,

@@ -48,6 +48,13 @@ export class RiskControls {
     return { paused: Boolean(row?.paused), reason: row?.pause_reason ?? null, changedBy: row?.updated_by ?? null, changedAt: row?.updated_at ?? null };
   }
 
+  /** The pause and one asset's limits in one read (the accepting transaction's check). */
+  async pausedAndLimits(assetId: string, db: Knex | Knex.Transaction = this.db): Promise<{ paused: boolean; limits: AssetControls }> {
+    const rows: any[] = await db('risk_controls').whereIn('scope', [GLOBAL_SCOPE, assetScope(assetId)]);
+    const global = rows.find((r) => r.scope === GLOBAL_SCOPE);
+    return { paused: Boolean(global?.paused), limits: toControls(assetId, rows.find((r) => r.scope !== GLOBAL_SCOPE)) };
+  }
+
   async limits(assetId: string, db: Knex | Knex.Transaction = this.db): Promise<AssetControls> {
     return toControls(assetId, await db('risk_controls').where({ scope: assetScope(assetId) }).first());
   }

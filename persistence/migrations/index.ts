@@ -7,6 +7,7 @@ import * as m005 from './005_outbox_issued_in';
 import * as m006 from './006_leases';
 import * as m007 from './007_risk_controls';
 import * as m008 from './008_journal_hash_chain';
+import * as m009 from './009_flow_journal_hash';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '006_leases': m006,
   '007_risk_controls': m007,
   '008_journal_hash_chain': m008,
+  '009_flow_journal_hash': m009,
 };
 
 /** Migrations are imported, not globbed from disk, so they run the same under tsx, compiled JS and bundlers. */

@@ -94,10 +94,23 @@ export class AccountRegistry {
 
   /** The linked AP for the client id Alpaca puts in a mint request (ours, or their account number). */
   async findLinkedClient(ref: { clientExternalAccountId?: string; clientAccountId?: string }): Promise<AuthorizedParticipant | undefined> {
-    const link = ref.clientExternalAccountId !== undefined
-      ? await this.db('account_links').where({ ap_id: ref.clientExternalAccountId }).first()
-      : await this.db('account_links').where({ client_account_number: ref.clientAccountId ?? '' }).first();
-    return link ? this.get(link.ap_id) : undefined;
+    // On every mint request: the link and its AP in one read, the wallets in a second.
+    const query = this.db('account_links')
+      .join('authorized_participants', 'authorized_participants.ap_id', 'account_links.ap_id')
+      .select('authorized_participants.*', 'account_links.client_account_number', 'account_links.linked_at');
+    const row = await (ref.clientExternalAccountId !== undefined
+      ? query.where('account_links.ap_id', ref.clientExternalAccountId)
+      : query.where('account_links.client_account_number', ref.clientAccountId ?? '')
+    ).first();
+    if (!row) return undefined;
+    const wallets = await this.db('ap_wallets').where({ ap_id: row.ap_id }).orderBy(['network', 'address']);
+    return {
+      apId: row.ap_id,
+      email: row.email,
+      name: row.name,
+      wallets: wallets.map((w: any) => ({ network: w.network, address: w.address })),
+      link: { clientAccountNumber: row.client_account_number, linkedAt: row.linked_at },
+    };
   }
 
   /** Which AP registered this wallet on this network (redemptions map a sender to an AP this way). */

@@ -17,6 +17,8 @@ export class MintRefusedByControls extends DomainError {
   }
 }
 
+const pausedRefusal = () => new MintRefusedByControls('issuance_paused', `${CONTROL_REASONS.paused}the issuer is not accepting mint requests at the moment`);
+
 /** The reason prefixes, documented with the mint endpoints. */
 export const CONTROL_REASONS = {
   paused: 'Issuance Paused: ',
@@ -41,7 +43,7 @@ export class MintAdmission {
 
   /** A paused issuer refuses a new request before looking any further at it. */
   async refuseWhilePaused(db: Knex | Knex.Transaction = this.db): Promise<void> {
-    if (await issuancePaused(db)) throw new MintRefusedByControls('issuance_paused', `${CONTROL_REASONS.paused}the issuer is not accepting mint requests at the moment`);
+    if (await issuancePaused(db)) throw pausedRefusal();
   }
 
   /**
@@ -50,8 +52,9 @@ export class MintAdmission {
    * the acceptance back, so a refused request writes nothing.
    */
   async admit(trx: Knex.Transaction, asset: TokenizedAsset, qty: string): Promise<void> {
-    await this.refuseWhilePaused(trx);
-    let limits = await this.controls.limits(asset.assetId, trx);
+    const now = await this.controls.pausedAndLimits(asset.assetId, trx);
+    if (now.paused) throw pausedRefusal();
+    let limits = now.limits;
     if (limits.dailyMintCap !== null) {
       // Only a daily cap needs requests to take turns; without one, accepts of an asset run in parallel.
       await lockScope(trx, assetScope(asset.assetId));

@@ -14,7 +14,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Runs `server/main.ts` as its own process (as `npm start` would), and waits until it listens. */
 export async function spawnService(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')], {
+  // SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the services a test or bench starts.
+  const nodeArgs = process.env.SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'server', 'main.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,8 @@ export interface CrashHarness {
   chain: SandboxChain;
   provider: JsonRpcProvider;
   alpaca: FakeAlpaca;
+  /** The credential Alpaca presents to the service (benchmarks call the service as Alpaca does). */
+  alpacaApiKey: string;
   spawn(dataDir: string, crashAt?: string, extraEnv?: Record<string, string>): Promise<ChildService>;
   operator(svc: ChildService, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }>;
   waitForFlow(svc: ChildService, flowId: string, state: string, timeoutMs?: number): Promise<any>;
@@ -63,6 +65,7 @@ export async function startCrashHarness(): Promise<CrashHarness> {
     chain,
     provider,
     alpaca,
+    alpacaApiKey: apiKey,
     async spawn(dataDir, crashAt, extraEnv = {}) {
       const svc = await spawnService({ ...env(dataDir, crashAt), ...extraEnv });
       alpaca.issuerBaseUrl = svc.url;

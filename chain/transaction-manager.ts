@@ -7,6 +7,7 @@ import { failpoint } from '../machines/host/failpoints';
 import { isUniqueViolation } from '../persistence/errors';
 import { isPostgres } from '../persistence/database';
 import { DEFAULT_FEE_POLICY, type FeePolicy, feesFor } from './fee-policy';
+import { BlockWatcher } from './block-watcher';
 
 export interface PreparedCall {
   to: string;
@@ -27,10 +28,35 @@ export interface SentTransaction {
 export type ConfirmationResult =
   | { status: 'confirmed'; receipt: TransactionReceipt; confirmations: number }
   | { status: 'reverted'; receipt: TransactionReceipt }
-  | { status: 'pending'; confirmations: number };
+  | { status: 'pending'; confirmations: number; blockNumber?: number };
 
 /** `mint`, `burn`, `return`: the first part of an intent id, so a crash point can target one kind. */
 const intentKind = (intentId: string) => intentId.split(':')[0];
+
+/** A planned call waiting for the signer's next turn. */
+interface QueuedSigning {
+  intentId: string;
+  flowId: string;
+  call: PlannedCall;
+  resolve: (row: any) => void;
+  reject: (err: unknown) => void;
+}
+
+interface StatusMark {
+  intentId: string;
+  status: string;
+  blockNumber: number | null;
+  onlyFrom: string | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** At most this many transactions are signed and recorded in one turn (one database transaction). */
+const MAX_BATCH = 100;
+/** A fee quote is reused this long: well under a block on the chains we serve. */
+const FEE_QUOTE_MS = 1_000;
+/** An unmined transaction this process broadcast is broadcast again only after this long. */
+const REBROADCAST_MS = 3_000;
 
 /** The node refused to even simulate the call: the vault would revert it (role, freeze, balance). */
 export class TransactionWouldRevertError extends Error {
@@ -46,6 +72,20 @@ export class TransactionWouldRevertError extends Error {
  */
 export class TransactionManager {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Planned calls waiting for the signer's turn; the next turn takes them all together. */
+  private waiting: QueuedSigning[] = [];
+  private turnQueued = false;
+  /**
+   * The chain's count of our transactions (pending included), read at the first signing and again
+   * after a nonce error; the recorded next nonce covers everything signed since.
+   */
+  private chainFloor: number | undefined;
+  private feeQuote: { at: number; fees: Promise<Awaited<ReturnType<typeof feesFor>>> } | undefined;
+  /** When this process last broadcast each unconfirmed transaction (hash → ms). */
+  private readonly broadcastAt = new Map<string, number>();
+  private readonly watcher: BlockWatcher;
+  private marks: StatusMark[] = [];
+  private marking: Promise<void> | undefined;
   private confirmedListener: ((tx: { kind: string; confirmations: number; secondsSinceSigned: number }) => void) | undefined;
 
   /** Told once per transaction, when it first reaches the configured confirmations (metrics). */
@@ -62,7 +102,9 @@ export class TransactionManager {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly fees: FeePolicy = DEFAULT_FEE_POLICY,
-  ) {}
+  ) {
+    this.watcher = new BlockWatcher(provider);
+  }
 
   get address(): string {
     return this.signer.address.toLowerCase();
@@ -79,49 +121,82 @@ export class TransactionManager {
       // A call known in advance (a mint) is estimated and priced before taking the signer's turn, so
       // the turn covers only the nonce, the signature and the insert; one that must be prepared in turn
       // (a burn choosing its receipts) is planned inside it.
-      const planned = typeof prepare === 'function' ? () => prepare().then((call) => this.plan(call)) : await this.plan(prepare);
-      row = await this.serialized(() => this.signAndRecord(intentId, flowId, planned));
+      row =
+        typeof prepare === 'function'
+          ? await this.serialized(() => this.signAndRecord(intentId, flowId, () => prepare().then((call) => this.plan(call))))
+          : await this.signInTurn(intentId, flowId, await this.plan(prepare));
     }
     await this.broadcast(row.raw_tx, row.tx_hash);
     await failpoint(`txmanager.afterBroadcast.${intentKind(intentId)}`);
     if (row.status === 'signed') {
-      await this.db('chain_transactions').where({ intent_id: intentId, status: 'signed' }).update({ status: 'broadcast', updated_at: iso(this.clock.now()) });
+      await this.mark(intentId, 'broadcast', null, 'signed');
     }
     return { intentId, txHash: row.tx_hash, nonce: Number(row.nonce) };
   }
 
   /** Where the intent's transaction stands; rebroadcasts it while it is not mined (a node may have dropped it). */
   async confirmation(intentId: string): Promise<ConfirmationResult> {
+    return this.check(await this.recorded(intentId));
+  }
+
+  /**
+   * Waits until the transaction is settled or `timeoutMs` passes (then reports pending; the caller
+   * retries later). Between checks it sleeps on the shared block watcher, which wakes it when its hash
+   * shows up in a new block or the head reaches the depth it needs; each check reads the receipt itself.
+   */
+  async waitForConfirmation(intentId: string, timeoutMs: number): Promise<ConfirmationResult> {
+    const deadline = Date.now() + timeoutMs;
+    const row = await this.recorded(intentId);
+    // Watch first, check second: a block mined after the check is then always scanned.
+    const watch = this.watcher.watch(row.tx_hash);
+    try {
+      let result = await this.check(row);
+      for (;;) {
+        if (result.status !== 'pending' || Date.now() >= deadline) return result;
+        // Mined but not deep enough: wake at the depth. Not mined: wake when it is, or to send it again.
+        const mined = result.blockNumber !== undefined;
+        watch.minHead = mined ? result.blockNumber! + this.confirmations - 1 : undefined;
+        const rebroadcastAt = mined ? Infinity : (this.broadcastAt.get(row.tx_hash) ?? Date.now()) + REBROADCAST_MS;
+        await watch.next(Math.min(deadline, rebroadcastAt));
+        result = await this.check(row);
+      }
+    } finally {
+      watch.close();
+    }
+  }
+
+  private async recorded(intentId: string): Promise<any> {
     const row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
     if (!row) throw new Error(`no transaction recorded for ${intentId}`);
+    return row;
+  }
+
+  private async check(row: any): Promise<ConfirmationResult> {
+    const intentId: string = row.intent_id;
     const receipt = await this.provider.getTransactionReceipt(row.tx_hash);
     if (!receipt) {
-      await this.broadcast(row.raw_tx, row.tx_hash);
+      // Sent by this process a moment ago: the node has it. After a restart (no record here) or a
+      // while without a block, send it again.
+      const last = this.broadcastAt.get(row.tx_hash);
+      if (last === undefined || Date.now() - last >= REBROADCAST_MS) await this.broadcast(row.raw_tx, row.tx_hash);
       return { status: 'pending', confirmations: 0 };
     }
     const head = await this.provider.getBlockNumber();
     const confirmations = head - receipt.blockNumber + 1;
     if (receipt.status === 0) {
+      this.broadcastAt.delete(row.tx_hash);
       await this.mark(intentId, 'reverted', receipt.blockNumber);
       return { status: 'reverted', receipt };
     }
-    if (confirmations < this.confirmations) return { status: 'pending', confirmations };
+    if (confirmations < this.confirmations) return { status: 'pending', confirmations, blockNumber: receipt.blockNumber };
+    this.broadcastAt.delete(row.tx_hash);
     await this.mark(intentId, 'confirmed', receipt.blockNumber);
     if (row.status !== 'confirmed') {
+      row.status = 'confirmed';
       const secondsSinceSigned = Math.max(0, (this.clock.now() - Date.parse(row.created_at)) / 1000);
       this.confirmedListener?.({ kind: intentKind(intentId) ?? 'unknown', confirmations, secondsSinceSigned });
     }
     return { status: 'confirmed', receipt, confirmations };
-  }
-
-  /** Polls `confirmation` until settled or `timeoutMs` passes (then reports pending; the caller retries later). */
-  async waitForConfirmation(intentId: string, timeoutMs: number, pollMs = 250): Promise<ConfirmationResult> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const result = await this.confirmation(intentId);
-      if (result.status !== 'pending' || Date.now() >= deadline) return result;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
   }
 
   /** Gas and fees for a call; a revert here is the vault's answer, anything else is retried. */
@@ -134,7 +209,105 @@ export class TransactionManager {
       if (isError(err, 'CALL_EXCEPTION')) throw new TransactionWouldRevertError(err);
       throw err;
     }
-    return { ...call, gasLimit, fees: await feesFor(this.provider, this.fees) };
+    return { ...call, gasLimit, fees: await this.currentFees() };
+  }
+
+  /** One fee quote (a `latest` block read) shared by the calls planned within `FEE_QUOTE_MS`. */
+  private currentFees(): Promise<Awaited<ReturnType<typeof feesFor>>> {
+    const now = Date.now();
+    if (!this.feeQuote || now - this.feeQuote.at >= FEE_QUOTE_MS) {
+      const fees = feesFor(this.provider, this.fees);
+      const quote = { at: now, fees };
+      this.feeQuote = quote;
+      fees.catch(() => {
+        if (this.feeQuote === quote) this.feeQuote = undefined;
+      });
+    }
+    return this.feeQuote.fees;
+  }
+
+  /** Waits for the signer's next turn, which signs and records every call waiting by then together. */
+  private signInTurn(intentId: string, flowId: string, call: PlannedCall): Promise<any> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ intentId, flowId, call, resolve, reject });
+      this.queueTurn();
+    });
+  }
+
+  private queueTurn(): void {
+    if (this.turnQueued) return;
+    this.turnQueued = true;
+    void this.serialized(async () => {
+      this.turnQueued = false;
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      if (this.waiting.length > 0) this.queueTurn();
+      if (batch.length > 0) await this.signBatch(batch);
+    });
+  }
+
+  /**
+   * One signer turn for many calls: consecutive nonces, every signed transaction and the next nonce in
+   * one database transaction (on PostgreSQL under the nonce row's lock). Nothing is broadcast before
+   * that commit; if it fails, no nonce was used and every caller gets the error (its effect retries).
+   */
+  private async signBatch(batch: QueuedSigning[]): Promise<void> {
+    try {
+      const rows = !isPostgres(this.db)
+        ? await this.storeBatch(this.db, (work) => this.db.transaction(work), batch)
+        : await this.db.transaction(async (trx) => {
+            await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: 0 }).onConflict(['chain_id', 'address']).ignore();
+            await trx('chain_nonces').where({ chain_id: this.chainId, address: this.address }).forUpdate().first();
+            return this.storeBatch(trx, (work) => work(trx), batch);
+          });
+      for (const { row, fresh } of rows.values()) {
+        if (fresh) this.log.info({ intentId: row.intent_id, txHash: row.tx_hash, nonce: row.nonce }, 'transaction signed and recorded');
+      }
+      for (const { row, fresh } of rows.values()) if (fresh) await failpoint(`txmanager.afterPersist.${intentKind(row.intent_id)}`);
+      for (const q of batch) q.resolve(rows.get(q.intentId)!.row);
+    } catch (err) {
+      if (!isUniqueViolation(err)) {
+        for (const q of batch) q.reject(err);
+        return;
+      }
+      // Another instance recorded one of these intents meanwhile: take them one by one.
+      for (const q of batch) await this.signAndRecord(q.intentId, q.flowId, q.call).then(q.resolve, q.reject);
+    }
+  }
+
+  private async storeBatch(
+    reader: Knex | Knex.Transaction,
+    commit: (work: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
+    batch: QueuedSigning[],
+  ): Promise<Map<string, { row: any; fresh: boolean }>> {
+    const rows = new Map<string, { row: any; fresh: boolean }>();
+    const ids = [...new Set(batch.map((q) => q.intentId))];
+    for (const existing of await reader('chain_transactions').whereIn('intent_id', ids)) rows.set(existing.intent_id, { row: existing, fresh: false });
+    const toSign = batch.filter((q, i) => !rows.has(q.intentId) && batch.findIndex((o) => o.intentId === q.intentId) === i);
+    if (toSign.length === 0) return rows;
+    let nonce = await this.firstNonce(reader);
+    const now = iso(this.clock.now());
+    const fresh: any[] = [];
+    for (const q of toSign) {
+      const { to, data, gasLimit, fees } = q.call;
+      const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to, data, gasLimit, ...fees });
+      fresh.push({ intent_id: q.intentId, flow_id: q.flowId, chain_id: this.chainId, from_address: this.address, nonce, tx_hash: Transaction.from(raw).hash!, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now });
+      nonce++;
+    }
+    await commit(async (trx) => {
+      // Chunks keep each insert well under SQLite's bound-variable limit.
+      for (let i = 0; i < fresh.length; i += 50) await trx('chain_transactions').insert(fresh.slice(i, i + 50));
+      for (const q of toSign) await q.call.record?.(trx);
+      await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: nonce }).onConflict(['chain_id', 'address']).merge();
+    });
+    for (const row of fresh) rows.set(row.intent_id, { row, fresh: true });
+    return rows;
+  }
+
+  /** The next nonce: the recorded one, or the chain's count if it is ahead (read once, and after a nonce error). */
+  private async firstNonce(reader: Knex | Knex.Transaction): Promise<number> {
+    this.chainFloor ??= await this.provider.getTransactionCount(this.address, 'pending');
+    const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: this.address }).first();
+    return Math.max(this.chainFloor, Number(stored?.next_nonce ?? 0));
   }
 
   private async signAndRecord(intentId: string, flowId: string, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<any> {
@@ -168,9 +341,7 @@ export class TransactionManager {
     const { to, data, record, gasLimit, fees } = typeof prepare === 'function' ? await prepare() : prepare;
     const call = { to, data };
     const from = this.address;
-    const chainNonce = await this.provider.getTransactionCount(from, 'pending');
-    const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: from }).first();
-    const nonce = Math.max(chainNonce, Number(stored?.next_nonce ?? 0));
+    const nonce = await this.firstNonce(reader);
     const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to: call.to, data: call.data, gasLimit, ...fees });
     const txHash = Transaction.from(raw).hash!;
     const now = iso(this.clock.now());
@@ -191,18 +362,56 @@ export class TransactionManager {
   /** Broadcasts raw bytes; "already known" and "nonce too low" for our own mined hash are successes. */
   private async broadcast(raw: string, txHash: string): Promise<void> {
     try {
-      await this.provider.broadcastTransaction(raw);
+      // The raw call: ethers' broadcastTransaction would parse the bytes again and recover the sender.
+      await this.provider.send('eth_sendRawTransaction', [raw]);
     } catch (err) {
       const known = await this.provider.getTransaction(txHash).catch(() => null);
-      if (known) return;
-      const receipt = await this.provider.getTransactionReceipt(txHash).catch(() => null);
-      if (receipt) return;
-      throw err;
+      const mined = known ? null : await this.provider.getTransactionReceipt(txHash).catch(() => null);
+      if (!known && !mined) {
+        // Our nonce was taken by a transaction we did not record: read the chain's count again before the next signing.
+        if (isError(err, 'NONCE_EXPIRED') || isError(err, 'REPLACEMENT_UNDERPRICED')) this.chainFloor = undefined;
+        throw err;
+      }
     }
+    this.broadcastAt.set(txHash, Date.now());
   }
 
-  private async mark(intentId: string, status: string, blockNumber: number): Promise<void> {
-    await this.db('chain_transactions').where({ intent_id: intentId }).update({ status, block_number: blockNumber, updated_at: iso(this.clock.now()) });
+  /**
+   * Records a transaction's status. Marks queued while a write is in flight go together in the next
+   * one, so a burst of confirmations costs one commit, not one each. `onlyFrom`: change it only from
+   * this status (a late "broadcast" never overwrites "confirmed").
+   */
+  private mark(intentId: string, status: string, blockNumber: number | null, onlyFrom?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.marks.push({ intentId, status, blockNumber, onlyFrom, resolve, reject });
+      this.marking ??= this.writeMarks();
+    });
+  }
+
+  private async writeMarks(): Promise<void> {
+    while (this.marks.length > 0) {
+      const batch = this.marks.splice(0);
+      const groups = new Map<string, StatusMark[]>();
+      for (const m of batch) {
+        const key = `${m.status}|${m.blockNumber}|${m.onlyFrom ?? ''}`;
+        groups.set(key, [...(groups.get(key) ?? []), m]);
+      }
+      try {
+        const now = iso(this.clock.now());
+        await this.db.transaction(async (trx) => {
+          for (const [first, ...rest] of groups.values()) {
+            const ids = [first!, ...rest].map((m) => m.intentId);
+            const query = trx('chain_transactions').whereIn('intent_id', ids);
+            if (first!.onlyFrom) query.andWhere({ status: first!.onlyFrom });
+            await query.update({ status: first!.status, ...(first!.blockNumber === null ? {} : { block_number: first!.blockNumber }), updated_at: now });
+          }
+        });
+        for (const m of batch) m.resolve();
+      } catch (err) {
+        for (const m of batch) m.reject(err);
+      }
+    }
+    this.marking = undefined;
   }
 
   /** One signing at a time per signer, so nonces are handed out in order. */

@@ -64,7 +64,7 @@ export class OutboxRunner {
   ) {
     this.pollMs = options.pollMs ?? 250;
     this.leaseMs = options.leaseMs ?? 60_000;
-    this.batchSize = options.batchSize ?? 20;
+    this.batchSize = options.batchSize ?? 100;
     this.exclusive = options.exclusive ?? false;
     this.observer = options.observer;
     this.transactionsHeld = options.transactionsHeld;
@@ -98,7 +98,7 @@ export class OutboxRunner {
   /** Runs every due effect (of one flow, if given) once and waits for them; tests drive the runner with this. */
   async drain(flowId?: string): Promise<number> {
     const rows = await this.dueRows(flowId);
-    await Promise.all(rows.map((r) => this.runRow(r)));
+    await Promise.all(await this.claim(rows));
     return rows.length;
   }
 
@@ -113,7 +113,7 @@ export class OutboxRunner {
     this.ticking = true;
     try {
       const rows = await this.dueRows();
-      for (const row of rows) void this.runRow(row);
+      void (await this.claim(rows));
     } catch (err) {
       this.log.error({ error: loggableError(err) }, 'outbox poll failed');
     } finally {
@@ -155,18 +155,47 @@ export class OutboxRunner {
     return holding ? this.transactionTypes : [];
   }
 
-  private async runRow(row: any): Promise<void> {
-    const effectId: string = row.effect_id;
-    if (this.running.has(effectId)) return;
-    this.running.add(effectId);
-    this.busyFlows.add(row.flow_id);
+  /**
+   * Leases every picked row with one statement (one commit, not one per row) and starts the ones this
+   * instance won; returns their runs. A row another instance leased first is left to it.
+   */
+  private async claim(rows: any[]): Promise<Promise<void>[]> {
+    const picked = rows.filter((r) => !this.running.has(r.effect_id));
+    if (picked.length === 0) return [];
+    for (const row of picked) {
+      this.running.add(row.effect_id);
+      this.busyFlows.add(row.flow_id);
+    }
+    let claimed: Map<string, number>;
     try {
       const now = this.clock.now();
-      const claimed = await this.db('outbox')
-        .where({ effect_id: effectId, status: 'pending' })
+      const won: Array<{ effect_id: string; attempts: number }> = await this.db('outbox')
+        .whereIn('effect_id', picked.map((r) => r.effect_id))
+        .andWhere({ status: 'pending' })
         .andWhere('lease_until', '<=', now)
-        .update({ lease_until: now + this.leaseMs, attempts: Number(row.attempts) + 1, updated_at: iso(now) });
-      if (claimed !== 1) return;
+        .update({ lease_until: now + this.leaseMs, attempts: this.db.raw('?? + 1', ['attempts']), updated_at: iso(now) }, ['effect_id', 'attempts']);
+      claimed = new Map(won.map((w) => [w.effect_id, Number(w.attempts)]));
+    } catch (err) {
+      this.log.error({ error: loggableError(err) }, 'outbox claim failed');
+      claimed = new Map();
+    }
+    const runs: Promise<void>[] = [];
+    for (const row of picked) {
+      const attempt = claimed.get(row.effect_id);
+      if (attempt === undefined) this.release(row);
+      else runs.push(this.runClaimed(row, attempt));
+    }
+    return runs;
+  }
+
+  private release(row: any): void {
+    this.running.delete(row.effect_id);
+    this.busyFlows.delete(row.flow_id);
+  }
+
+  private async runClaimed(row: any, attempt: number): Promise<void> {
+    const effectId: string = row.effect_id;
+    try {
       // Keep the lease while the effect runs, so a short lease (fast take-over of a dead instance's
       // work) never hands a live effect to a second instance.
       const renewal = setInterval(() => {
@@ -177,15 +206,14 @@ export class OutboxRunner {
           .catch(() => undefined);
       }, Math.max(100, Math.floor(this.leaseMs / 3)));
       try {
-        await this.perform(row, Number(row.attempts) + 1);
+        await this.perform(row, attempt);
       } finally {
         clearInterval(renewal);
       }
     } catch (err) {
       this.log.error({ error: loggableError(err), effectId }, 'outbox row failed unexpectedly');
     } finally {
-      this.running.delete(effectId);
-      this.busyFlows.delete(row.flow_id);
+      this.release(row);
     }
   }
 

@@ -3,6 +3,29 @@ import type { Knex } from 'knex';
 /** Runs inside one database transaction; its writes commit or roll back as one. */
 export type TransactionWork<T> = (trx: Knex.Transaction) => Promise<T>;
 
+/** Rows per multi-row insert: well under SQLite's bound-parameter limit for our widest table. */
+const INSERT_CHUNK = 400;
+
+/** Appends that nothing in the batch reads back, gathered per batch transaction into multi-row inserts. */
+const batchInserts = new WeakMap<Knex.Transaction, Map<string, Array<Record<string, unknown>>>>();
+
+/**
+ * Inserts a row that nothing later in the same transaction reads back (a journal row, an outbox row).
+ * In a group-commit batch it is written with the batch's other rows of that table in one statement
+ * just before the commit (a key violation then sends the batch back to run unit by unit, as any
+ * failure does); anywhere else it is written at once.
+ */
+export async function insertAppendOnly(trx: Knex.Transaction, table: string, row: Record<string, unknown>): Promise<void> {
+  const deferred = batchInserts.get(trx);
+  if (!deferred) {
+    await trx(table).insert(row);
+    return;
+  }
+  const rows = deferred.get(table) ?? [];
+  rows.push(row);
+  deferred.set(table, rows);
+}
+
 interface Waiting {
   work: TransactionWork<unknown>;
   resolve: (value: unknown) => void;
@@ -30,6 +53,9 @@ export class GroupCommit {
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
   private batchSizes: number[] = [];
+  /** Batches sent back to run unit by unit (a unit failed, or the commit did). */
+  fallbacks = 0;
+  lastFallbackError: unknown;
 
   constructor(
     private readonly db: Knex,
@@ -56,8 +82,12 @@ export class GroupCommit {
       const batch = this.waiting.splice(0, this.maxBatch);
       this.open++;
       void this.commit(batch).finally(() => {
-        this.open--;
-        this.pump();
+        // The slot stays taken until the callers just answered have sent their next units (a flow's
+        // next event, the next request's start): they join one batch rather than trail it one by one.
+        setImmediate(() => {
+          this.open--;
+          this.pump();
+        });
       });
     }
   }
@@ -68,9 +98,16 @@ export class GroupCommit {
     const values: unknown[] = [];
     try {
       await this.db.transaction(async (trx) => {
+        const deferred = new Map<string, Array<Record<string, unknown>>>();
+        batchInserts.set(trx, deferred);
         for (const unit of batch) values.push(await unit.work(trx));
+        for (const [table, rows] of deferred) {
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx(table).insert(rows.slice(i, i + INSERT_CHUNK));
+        }
       });
-    } catch {
+    } catch (err) {
+      this.fallbacks++;
+      this.lastFallbackError = err;
       // A unit failed (a refusal, a lost race) or the commit did: nothing of the batch committed, so
       // each unit runs again in a transaction of its own and gets its own answer. Failures are the
       // rare path; a savepoint per unit would cost two statements on every unit instead.

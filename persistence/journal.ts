@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { newId } from './ids';
+import { insertAppendOnly } from './group-commit';
 import { readJson } from './database';
 import { GENESIS_HASH, journalRowHash } from './journal-hash';
 
@@ -55,7 +56,7 @@ export async function appendToJournal(trx: Knex.Transaction, entry: NewJournalEn
   // Hashed as it will read back: the stored JSON text, parsed (undefined fields gone, dates as strings).
   const payloadText = JSON.stringify(row.payload);
   const hash = journalRowHash(prevHash, { ...row, payload: JSON.parse(payloadText) });
-  await trx('journal').insert({
+  await insertAppendOnly(trx, 'journal', {
     event_id: row.eventId,
     flow_id: row.flowId,
     flow_type: row.flowType,

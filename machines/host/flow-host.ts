@@ -4,7 +4,7 @@ import { newId } from '../../persistence/ids';
 import { appendToJournal, type JournalEntry } from '../../persistence/journal';
 import { GENESIS_HASH } from '../../persistence/journal-hash';
 import { isPostgres, readJson } from '../../persistence/database';
-import { GroupCommit } from '../../persistence/group-commit';
+import { GroupCommit, insertAppendOnly } from '../../persistence/group-commit';
 import { isUniqueViolation, isWriteContention } from '../../persistence/errors';
 import { type Clock, iso, systemClock } from './clock';
 import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from './errors';
@@ -258,7 +258,7 @@ export class FlowHost {
         continue; // assign, raise without delay and the like are applied inside transition()
       } else {
         notice.effects = true;
-        await trx('outbox').insert({
+        await insertAppendOnly(trx, 'outbox', {
           effect_id: newId(),
           flow_id: flowId,
           type: action.type,

@@ -63,6 +63,27 @@ async function migrateOnce(db: Knex): Promise<void> {
   }
 }
 
+/**
+ * Connections for the reads on the request path (registry look-ups, a repeat's flow): on SQLite, a few
+ * read-only connections beside the one writer, so those reads run while the writer commits (WAL lets
+ * readers see every commit finished before their read began). PostgreSQL's pool already does this.
+ */
+export function openReadPool(config: DatabaseConfig, writer: Knex): Knex {
+  if (config.client !== 'sqlite') return writer;
+  return knex({
+    client: 'sqlite3',
+    connection: { filename: config.filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 3,
+      afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
+        conn.exec('PRAGMA query_only=ON; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
+      },
+    },
+  });
+}
+
 export function isPostgres(db: Knex): boolean {
   return String(db.client.config.client).startsWith('pg');
 }

@@ -12,7 +12,7 @@ import { FlowHost } from '../machines/host/flow-host';
 import { OutboxRunner, type OutboxRunnerOptions } from '../machines/host/outbox-runner';
 import { TimerScheduler } from '../machines/host/timer-scheduler';
 import { startLiveInspection } from '../machines/host/live-inspection';
-import { type DatabaseConfig, openDatabase, sqliteFile } from '../persistence/database';
+import { type DatabaseConfig, openDatabase, openReadPool, sqliteFile } from '../persistence/database';
 import { KnexNonceStore } from '../persistence/nonce-store';
 import { AccountRegistry } from '../persistence/registry/accounts';
 import { AssetRegistry } from '../persistence/registry/assets';
@@ -27,6 +27,8 @@ export interface ServiceParts {
   instanceId: string;
   metrics: ServiceMetrics;
   db: Knex;
+  /** Reads on the request path (the writer itself on PostgreSQL). */
+  reader: Knex;
   host: FlowHost;
   accounts: AccountRegistry;
   assets: AssetRegistry;
@@ -87,6 +89,7 @@ export async function startService(
 ): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const db = await openDatabase(databaseConfig(config));
+  const reader = openReadPool(databaseConfig(config), db);
   const metrics = createMetrics(db, { clock, stuckAfterMinutes: config.stuckFlowMinutes ?? 30 });
   const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log, metrics }) : moduleSource;
   const host = new FlowHost(db, modules.map((m) => m.definition), clock);
@@ -100,7 +103,7 @@ export async function startService(
       'flow transition',
     );
   });
-  const parts: ServiceParts = { instanceId: config.instanceId ?? `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`, metrics, db, host, accounts: new AccountRegistry(db, clock), assets: new AssetRegistry(db, clock), clock, log };
+  const parts: ServiceParts = { instanceId: config.instanceId ?? `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`, metrics, db, reader, host, accounts: new AccountRegistry(db, clock, reader), assets: new AssetRegistry(db, clock, reader), clock, log };
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
@@ -180,6 +183,7 @@ export async function startService(
         const workFinished = await within(Promise.all([runner.stop(), scheduler.stop(), options.onClose?.()]), deadline);
         if (!requestsFinished || !workFinished) log.warn({ requestsFinished, workFinished, shutdownTimeoutMs }, 'shutdown bound reached; unfinished work resumes at the next start');
         inspection?.stop();
+        if (reader !== db) await reader.destroy();
         await db.destroy();
       })();
       return closing;

@@ -29,7 +29,12 @@ export class AccountAlreadyLinkedError extends DomainError {
 
 /** Authorized participants: registered by an operator, linked to their Alpaca account by Alpaca. */
 export class AccountRegistry {
-  constructor(private readonly db: Knex, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    /** Where the request path's look-ups read (database.ts openReadPool). */
+    private readonly reader: Knex = db,
+  ) {}
 
   /** `operator`: who registered it, journaled with the event. */
   async register(input: { email: string; name?: string; wallets: WalletRecord[] }, operator?: string): Promise<AuthorizedParticipant> {
@@ -95,7 +100,7 @@ export class AccountRegistry {
   /** The linked AP for the client id Alpaca puts in a mint request (ours, or their account number). */
   async findLinkedClient(ref: { clientExternalAccountId?: string; clientAccountId?: string }): Promise<AuthorizedParticipant | undefined> {
     // On every mint request: the link and its AP in one read, the wallets in a second.
-    const query = this.db('account_links')
+    const query = this.reader('account_links')
       .join('authorized_participants', 'authorized_participants.ap_id', 'account_links.ap_id')
       .select('authorized_participants.*', 'account_links.client_account_number', 'account_links.linked_at');
     const row = await (ref.clientExternalAccountId !== undefined
@@ -103,7 +108,7 @@ export class AccountRegistry {
       : query.where('account_links.client_account_number', ref.clientAccountId ?? '')
     ).first();
     if (!row) return undefined;
-    const wallets = await this.db('ap_wallets').where({ ap_id: row.ap_id }).orderBy(['network', 'address']);
+    const wallets = await this.reader('ap_wallets').where({ ap_id: row.ap_id }).orderBy(['network', 'address']);
     return {
       apId: row.ap_id,
       email: row.email,

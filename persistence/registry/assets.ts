@@ -37,7 +37,12 @@ export class AssetNotFoundError extends DomainError {
 
 /** The tokenized-asset registry. Every change is a journal event; `tokenized_assets` is its projection. */
 export class AssetRegistry {
-  constructor(private readonly db: Knex, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    /** Where the request path's look-ups read (database.ts openReadPool). */
+    private readonly reader: Knex = db,
+  ) {}
 
   /** `operator`: who asked, journaled with the event when a person did. */
   async add(input: NewAsset, operator?: string): Promise<TokenizedAsset> {
@@ -95,7 +100,7 @@ export class AssetRegistry {
   }
 
   async findByToken(tokenSymbol: string, network: string): Promise<TokenizedAsset | undefined> {
-    const row = await this.db('tokenized_assets').where({ token_symbol: tokenSymbol, network }).first();
+    const row = await this.reader('tokenized_assets').where({ token_symbol: tokenSymbol, network }).first();
     return row ? toAsset(row) : undefined;
   }
 

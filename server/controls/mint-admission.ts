@@ -37,12 +37,14 @@ export class MintAdmission {
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
+    /** The early pause check reads here; the accepting transaction checks again on the writer. */
+    private readonly reader: Knex = db,
   ) {
     this.controls = new RiskControls(db, clock);
   }
 
   /** A paused issuer refuses a new request before looking any further at it. */
-  async refuseWhilePaused(db: Knex | Knex.Transaction = this.db): Promise<void> {
+  async refuseWhilePaused(db: Knex | Knex.Transaction = this.reader): Promise<void> {
     if (await issuancePaused(db)) throw pausedRefusal();
   }
 

@@ -38,6 +38,6 @@ export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaC
       ...mintEffects(chains, settings),
       notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),
     }),
-    routes: (parts) => [mintRoutes({ ...parts, admission: new MintAdmission(parts.db, parts.clock) }, { journalTimeoutMs: settings.journalTimeoutMs })],
+    routes: (parts) => [mintRoutes({ ...parts, admission: new MintAdmission(parts.db, parts.clock, parts.reader) }, { journalTimeoutMs: settings.journalTimeoutMs })],
   };
 }

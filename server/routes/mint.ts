@@ -4,6 +4,7 @@ import { ZodError, type ZodType } from 'zod';
 import { normalizeWalletAddress, isSupportedNetwork } from '../../chain/networks';
 import { toBaseUnits } from '../../chain/amounts';
 import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
+import type { Knex } from 'knex';
 import type { FlowHost } from '../../machines/host/flow-host';
 import type { MintContext, MintInput } from '../../machines/mint';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
@@ -50,12 +51,12 @@ export interface MintRouteOptions {
  * Mint request and journal confirmation, each at Alpaca's current path and the seeds' path.
  * Every answer leaves only after the journal commit; repeats answer what the first got.
  */
-export function mintRoutes(deps: { host: FlowHost; accounts: AccountRegistry; assets: AssetRegistry; admission: MintAdmission }, options: MintRouteOptions): Router {
-  const { host, accounts, assets, admission } = deps;
+export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: AccountRegistry; assets: AssetRegistry; admission: MintAdmission }, options: MintRouteOptions): Router {
+  const { host, reader, accounts, assets, admission } = deps;
   const router = new Router();
 
   async function repeatOf(flowId: string, hash: string) {
-    const existing = await host.get(flowId);
+    const existing = await host.get(flowId, reader);
     if (!existing) return undefined;
     const ctx = existing.snapshot.context as MintContext;
     if (ctx.requestHash !== hash) throw new MintRejected('tokenization_request_id_reused', 'This tokenization_request_id was already used with a different request', 409);

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { type JsonRpcProvider, Transaction, type TransactionReceipt, isError } from 'ethers';
+import { type JsonRpcProvider, type TransactionReceipt, isError, keccak256 } from 'ethers';
 import type { IssuerSigner } from './issuer-signer';
 import type { Logger } from 'pino';
 import { iso, type Clock } from '../machines/host/clock';
@@ -290,7 +290,8 @@ export class TransactionManager {
     for (const q of toSign) {
       const { to, data, gasLimit, fees } = q.call;
       const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to, data, gasLimit, ...fees });
-      fresh.push({ intent_id: q.intentId, flow_id: q.flowId, chain_id: this.chainId, from_address: this.address, nonce, tx_hash: Transaction.from(raw).hash!, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now });
+      // A signed transaction's hash is the keccak of its bytes: no need to parse them back.
+      fresh.push({ intent_id: q.intentId, flow_id: q.flowId, chain_id: this.chainId, from_address: this.address, nonce, tx_hash: keccak256(raw), raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now });
       nonce++;
     }
     await commit(async (trx) => {
@@ -343,7 +344,7 @@ export class TransactionManager {
     const from = this.address;
     const nonce = await this.firstNonce(reader);
     const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to: call.to, data: call.data, gasLimit, ...fees });
-    const txHash = Transaction.from(raw).hash!;
+    const txHash = keccak256(raw);
     const now = iso(this.clock.now());
     const row = { intent_id: intentId, flow_id: flowId, chain_id: this.chainId, from_address: from, nonce, tx_hash: txHash, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now };
     try {

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
+import { newId } from '../persistence/ids';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
@@ -8,7 +8,7 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 export function requestId(log: Logger): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
-    const id = SAFE_ID.test(incoming) ? incoming : ulid();
+    const id = SAFE_ID.test(incoming) ? incoming : newId();
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
     const started = process.hrtime.bigint();

@@ -75,11 +75,6 @@ export class TransactionManager {
   /** Planned calls waiting for the signer's turn; the next turn takes them all together. */
   private waiting: QueuedSigning[] = [];
   private turnQueued = false;
-  /**
-   * The chain's count of our transactions (pending included), read at the first signing and again
-   * after a nonce error; the recorded next nonce covers everything signed since.
-   */
-  private chainFloor: number | undefined;
   private feeQuote: { at: number; fees: Promise<Awaited<ReturnType<typeof feesFor>>> } | undefined;
   /** When this process last broadcast each unconfirmed transaction (hash → ms). */
   private readonly broadcastAt = new Map<string, number>();
@@ -304,11 +299,16 @@ export class TransactionManager {
     return rows;
   }
 
-  /** The next nonce: the recorded one, or the chain's count if it is ahead (read once, and after a nonce error). */
+  /**
+   * The next nonce: the recorded one, or the chain's count if it is ahead. The count is read at every
+   * signer turn (one read covers the whole batch the turn signs), not cached for the process: an
+   * operator who uses the issuer key by hand (a freeze in an emergency) moves it, and a nonce signed
+   * below it could never be mined.
+   */
   private async firstNonce(reader: Knex | Knex.Transaction): Promise<number> {
-    this.chainFloor ??= await this.provider.getTransactionCount(this.address, 'pending');
+    const chainCount = await this.provider.getTransactionCount(this.address, 'pending');
     const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: this.address }).first();
-    return Math.max(this.chainFloor, Number(stored?.next_nonce ?? 0));
+    return Math.max(chainCount, Number(stored?.next_nonce ?? 0));
   }
 
   private async signAndRecord(intentId: string, flowId: string, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<any> {
@@ -369,8 +369,6 @@ export class TransactionManager {
       const known = await this.provider.getTransaction(txHash).catch(() => null);
       const mined = known ? null : await this.provider.getTransactionReceipt(txHash).catch(() => null);
       if (!known && !mined) {
-        // Our nonce was taken by a transaction we did not record: read the chain's count again before the next signing.
-        if (isError(err, 'NONCE_EXPIRED') || isError(err, 'REPLACEMENT_UNDERPRICED')) this.chainFloor = undefined;
         throw err;
       }
     }

@@ -58,7 +58,7 @@ export const run: Section = async ({ quick, progress }) => {
   const result = await measureMints(settings);
   const section: SectionResult = {
     id: 'mints',
-    title: 'End-to-end mints, pipelined',
+    title: '3. end-to-end mints, pipelined (SQLite, devnet)',
     figures: [
       { name: `completed mints/s (${settings.mints} mints, ${settings.clients} clients)`, value: result.mintsPerSecond, unit: 'mints/s', target: { op: '>=', value: 100 } },
       { name: 'end-to-end ms per mint, p50 (request → completed)', value: result.endToEndMs.median, unit: 'ms' },

@@ -17,7 +17,7 @@ import { summarize } from './stats';
  * journal confirm, then wait for the mint callback) until N mints are done. Rounds alternate which
  * engine goes first; the figures are medians over rounds.
  */
-const TITLE = 'Peer: issuance-bot vs DBOS Transact (PostgreSQL)';
+const TITLE = '5. peer: issuance-bot vs DBOS Transact (PostgreSQL)';
 const ROOT = path.resolve(__dirname, '..');
 const DBOS_VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@dbos-inc/dbos-sdk/package.json'), 'utf8')).version;
 /**

@@ -105,7 +105,7 @@ export const run: Section = async (options) => {
     const median = (pick: (r: ChildResult) => number, of = results) => round(summarize(of.map(pick)).median);
     return {
       id: 'restore',
-      title: 'restore',
+      title: '4. restore at start-up (SQLite)',
       figures: [
         {
           name: `start-up restore of ${flows.toLocaleString('en-US')} in-flight flows (open database → ready)`,

@@ -20,13 +20,14 @@ interface LoadResult {
   other: number;
 }
 
-async function load(url: string, connections: number, seconds: number, headers: Record<string, string>, body: () => object): Promise<LoadResult> {
+async function load(url: string, connections: number, seconds: number, headers: Record<string, string>, body: () => object, overallRate?: number): Promise<LoadResult> {
   const latencies: number[] = [];
   // Without a callback autocannon returns an instance that is both an event emitter and a promise.
   const instance: any = autocannon({
     url,
     connections,
     duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
     requests: [{ method: 'POST', path: '/inkind/issuance', headers: { 'content-type': 'application/json', ...headers }, setupRequest: (req: any) => ({ ...req, body: JSON.stringify(body()) }) }],
   });
   // autocannon's own histogram keeps whole milliseconds; the targets need finer, so keep each response time.
@@ -74,7 +75,14 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
       service[c] = await load(svc.url, c, seconds, auth, body);
       bare[c] = await load(floor.url, c, seconds, {}, body);
     }
-    const refused = Object.values(service).reduce((n, r) => n + r.other, 0);
+    // Closed loop, 64 clients keep 64 requests outstanding, so latency there is queueing (Little's law:
+    // p50 ≈ 64 / throughput). Open loop, requests arrive at a fixed rate, as Alpaca's do: half the
+    // service's measured capacity, over the same 64 connections, to both.
+    const rate = Math.max(10, Math.floor(service[64]!.requestsPerSec / 2));
+    options.progress(`accept: open loop at ${rate} req/s over 64 connections, service then floor`);
+    const serviceOpen = await load(svc.url, 64, seconds, auth, body, rate);
+    const floorOpen = await load(floor.url, 64, seconds, {}, body, rate);
+    const refused = Object.values(service).reduce((n, r) => n + r.other, 0) + serviceOpen.other;
     if (refused > 0) throw new Error(`accept bench: ${refused} requests were not accepted (non-2xx, errors or timeouts)`);
     const figures: Figure[] = [];
     for (const c of levels) {
@@ -86,11 +94,15 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
         { name: `accepted requests/s at ${c} client${c > 1 ? 's' : ''}`, value: s.requestsPerSec, unit: 'req/s', target: c === 64 ? { op: '>=', value: 2000 } : undefined, baseline: { name: 'bare Koa', value: f.requestsPerSec } },
       );
     }
+    figures.push(
+      { name: `p50 at a fixed ${rate} req/s (half capacity, open loop)`, value: serviceOpen.p50, unit: 'ms', target: { op: '<=', value: 3 }, baseline: { name: 'bare Koa', value: floorOpen.p50 } },
+      { name: `p99 at a fixed ${rate} req/s (half capacity, open loop)`, value: serviceOpen.p99, unit: 'ms', target: { op: '<=', value: 15 }, baseline: { name: 'bare Koa', value: floorOpen.p99 } },
+    );
     return {
       id: 'accept',
       title: '1. accept POST /inkind/issuance (SQLite)',
       figures,
-      details: { secondsPerLevel: seconds, levels, service, floor: bare, logLevel: 'info', database: 'SQLite file, WAL, synchronous=FULL' },
+      details: { secondsPerLevel: seconds, levels, service, floor: bare, openLoop: { rate, connections: 64, service: serviceOpen, floor: floorOpen }, logLevel: 'info', database: 'SQLite file, WAL, synchronous=FULL' },
     };
   } finally {
     floor.stop();

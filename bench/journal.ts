@@ -19,7 +19,8 @@ import type { BenchOptions, SectionResult } from './report';
  */
 const CONCURRENCY = 64;
 
-function mintInput(trid: string): MintInput {
+/** A valid mint input for flows driven straight through the host (no registry behind it). */
+export function mintInput(trid: string): MintInput {
   return {
     tokenizationRequestId: trid,
     issuerRequestId: crypto.randomUUID(),

@@ -4,7 +4,7 @@ import { FlowHost } from '../machines/host/flow-host';
 import { openDatabase } from '../persistence/database';
 import { appendToJournal } from '../persistence/journal';
 import { mintDefinition } from '../server/flows/mint';
-import type { MintInput } from '../machines/mint';
+import { mintInput as benchMintInput } from './journal';
 import { startMintEnv, waitForState } from '../test/support/mint-env';
 import { redemptionFlowId } from '../chain/transfer-poller';
 import { mineBlocks, sendToRedemptionWallet, units } from '../test/support/redemption-helpers';
@@ -20,25 +20,7 @@ const N_ACCEPT = Number(process.env.BENCH_ACCEPTS ?? 300);
 const N_E2E = Number(process.env.BENCH_MINTS ?? 30);
 const N_REDEEM = Number(process.env.BENCH_REDEMPTIONS ?? 20);
 
-function mintInput(i: number): MintInput {
-  return {
-    tokenizationRequestId: `bench-${i}`,
-    issuerRequestId: crypto.randomUUID(),
-    requestHash: 'x',
-    apId: 'AP',
-    clientRef: { client_external_account_id: 'AP' },
-    assetId: 'A',
-    underlyingSymbol: 'AAPL',
-    tokenSymbol: 'tAAPL',
-    network: 'base',
-    vaultAddress: '0x' + '11'.repeat(20),
-    decimals: 18,
-    walletAddress: '0x' + '22'.repeat(20),
-    qty: '1',
-    amountUnits: (10n ** 18n).toString(),
-    journalTimeoutMs: 3_600_000,
-  };
-}
+const mintInput = (i: number) => benchMintInput(`bench-${i}`);
 
 async function journalBench() {
   const db = await openDatabase({ client: 'sqlite', filename: path.join(tempDir('issuance-bench-'), 'bench.sqlite') });

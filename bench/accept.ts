@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
+import { spawnListening } from '../test/support/child-service';
 import { startCrashHarness } from '../test/support/crash-harness';
 import { tempDir } from '../test/support/service';
 import { openLoop } from './open-loop';
@@ -47,23 +47,10 @@ async function paced(url: string, ratePerSec: number, seconds: number, headers: 
   return { p50: at(0.5), p99: at(0.99), requestsPerSec: r.accepted / seconds, accepted: r.accepted, other: r.other };
 }
 
-function spawnFloor(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'floor-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => child.kill('SIGKILL') });
-    });
-    child.on('exit', (code) => reject(new Error(`floor server exited ${code}`)));
-  });
-}
-
 export async function run(options: BenchOptions): Promise<SectionResult> {
   const seconds = options.quick ? 1 : 8;
   const h = await startCrashHarness();
-  const floor = await spawnFloor();
+  const floor = await spawnListening(path.join(__dirname, 'floor-server.ts'), {});
   // Production settings: info logging, no rate limit in the way of the load.
   const svc = await h.spawn(tempDir('issuance-bench-accept-'), undefined, { LOG_LEVEL: 'info', ALPACA_RATE_LIMIT_PER_MINUTE: '0' });
   try {
@@ -111,7 +98,7 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
       details: { secondsPerLevel: seconds, levels, service, floor: bare, openLoop: { rate, connections: 64, service: serviceOpen, floor: floorOpen }, logLevel: 'info', database: 'SQLite file, WAL, synchronous=FULL' },
     };
   } finally {
-    floor.stop();
+    await floor.kill();
     await svc.kill('SIGTERM');
     await h.close();
   }

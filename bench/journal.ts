@@ -85,6 +85,7 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
   const raw: number[] = [];
   const host: number[] = [];
   const batchSizes: number[] = [];
+  let fallbacks = 0;
   for (let round = 0; round < rounds; round++) {
     // A fresh file per measurement, so neither side inherits the other's WAL or page cache.
     const rawDb = await openDatabase({ client: 'sqlite', filename: path.join(dir, `raw-${round}.sqlite`) });
@@ -97,6 +98,7 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
       else host.push(await hostEvents(flows, ms));
     }
     batchSizes.push(...flows.commits.recentBatchSizes());
+    fallbacks += flows.commits.fallbacks;
     await rawDb.destroy();
     await hostDb.destroy();
   }
@@ -111,7 +113,7 @@ export async function run(options: BenchOptions): Promise<SectionResult> {
       concurrency: CONCURRENCY,
       hostEventsPerSec: host,
       rawInsertsPerSec: raw,
-      groupCommitBatchSize: { batches: sortedBatches.length, median: sortedBatches[Math.floor(sortedBatches.length / 2)], p90: sortedBatches[Math.floor(sortedBatches.length * 0.9)], max: sortedBatches[sortedBatches.length - 1] },
+      groupCommitBatchSize: { batches: sortedBatches.length, median: sortedBatches[Math.floor(sortedBatches.length / 2)], p90: sortedBatches[Math.floor(sortedBatches.length * 0.9)], max: sortedBatches[sortedBatches.length - 1], sentBackUnitByUnit: fallbacks },
       database: 'SQLite file, WAL, synchronous=FULL, one connection (both sides)',
       hostEvents: 'mint start + JOURNAL_CONFIRMED per flow, with the real mint machine and its view projection',
     },

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { type FakeAlpaca, startFakeAlpaca } from '../alpaca/fake-alpaca';
 import { type SandboxChain, startSandboxChain } from '../chain/sandbox-chain';
+import { spawnListening } from '../test/support/child-service';
 import { waitFor } from '../test/support/wait-for';
 import type { Figure, Section, SectionResult } from './report';
 import { summarize } from './stats';
@@ -438,43 +438,17 @@ async function deployDbos(world: World): Promise<Deployment> {
   };
 }
 
-/**
- * Starts an engine's entry point as its own process, the same way for both (as test/support/child-service.ts
- * starts the service), and waits for `listening on <url>`. Stopped with SIGTERM (both shut down cleanly).
- */
-async function spawnEngine(entry: string, env: Record<string, string>, timeoutMs = 30_000): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [...profiling(), '--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d.toString()).slice(-8000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-      await exited;
+/** An engine's entry point as its own process, started as the service is (test/support/child-service.ts). */
+async function spawnEngine(entry: string, env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const engine = await spawnListening(entry, env, { nodeArgs: profiling() });
+  return {
+    url: engine.url,
+    pid: engine.child.pid!,
+    // Both shut down cleanly on SIGTERM (and write their CPU profiles); one that hangs is killed.
+    async stop() {
+      const killer = setTimeout(() => engine.child.kill('SIGKILL'), 25_000);
+      await engine.kill('SIGTERM');
       clearTimeout(killer);
-    }
+    },
   };
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${entry} did not start: ${err}`)), timeoutMs);
-      child.stdout!.on('data', (d) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`${entry} exited (${child.exitCode ?? child.signalCode}) before listening: ${err}`));
-      });
-    });
-    return { url, pid: child.pid!, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
 }

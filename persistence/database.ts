@@ -16,22 +16,11 @@ export function sqliteFile(dataDir: string, name = 'issuance-bot.sqlite'): Datab
 export async function openDatabase(config: DatabaseConfig): Promise<Knex> {
   const db =
     config.client === 'sqlite'
-      ? knex({
-          client: 'sqlite3',
-          connection: { filename: config.filename },
-          useNullAsDefault: true,
-          // One connection: SQLite has one writer; Knex queues the rest instead of failing with SQLITE_BUSY.
-          // synchronous=FULL: a commit is on disk before its caller hears of it. NORMAL (in WAL) may lose
-          // the last commits on power loss: a mint request Alpaca was told we accepted, a signed
-          // transaction about to be broadcast. Group commit (group-commit.ts) is what pays for the fsync.
-          pool: {
-            min: 1,
-            max: 1,
-            afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
-              conn.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
-            },
-          },
-        })
+      ? // One connection: SQLite has one writer; Knex queues the rest instead of failing with SQLITE_BUSY.
+        // synchronous=FULL: a commit is on disk before its caller hears of it. NORMAL (in WAL) may lose
+        // the last commits on power loss: a mint request Alpaca was told we accepted, a signed
+        // transaction about to be broadcast. Group commit (group-commit.ts) is what pays for the fsync.
+        sqliteKnex(config.filename, 1, 'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;')
       : knex({ client: 'pg', connection: config.connection, pool: { min: 0, max: 10 }, ...(config.schema ? { searchPath: [config.schema] } : {}) });
   if (config.client === 'pg' && config.schema) {
     // Several deployments (or test runs) may share one database, each in its own schema.
@@ -70,15 +59,20 @@ async function migrateOnce(db: Knex): Promise<void> {
  */
 export function openReadPool(config: DatabaseConfig, writer: Knex): Knex {
   if (config.client !== 'sqlite') return writer;
+  return sqliteKnex(config.filename, 3, 'PRAGMA query_only=ON;');
+}
+
+/** A Knex pool of `connections` on one SQLite file, each connection set up with `pragmas` first. */
+function sqliteKnex(filename: string, connections: number, pragmas: string): Knex {
   return knex({
     client: 'sqlite3',
-    connection: { filename: config.filename },
+    connection: { filename },
     useNullAsDefault: true,
     pool: {
       min: 1,
-      max: 3,
+      max: connections,
       afterCreate: (conn: any, done: (err: Error | null, conn: unknown) => void) => {
-        conn.exec('PRAGMA query_only=ON; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;', (err: Error | null) => done(err, conn));
+        conn.exec(`${pragmas} PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;`, (err: Error | null) => done(err, conn));
       },
     },
   });

@@ -55,7 +55,6 @@ export class GroupCommit {
   private batchSizes: number[] = [];
   /** Batches sent back to run unit by unit (a unit failed, or the commit did). */
   fallbacks = 0;
-  lastFallbackError: unknown;
 
   constructor(
     private readonly db: Knex,
@@ -105,9 +104,8 @@ export class GroupCommit {
           for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx(table).insert(rows.slice(i, i + INSERT_CHUNK));
         }
       });
-    } catch (err) {
+    } catch {
       this.fallbacks++;
-      this.lastFallbackError = err;
       // A unit failed (a refusal, a lost race) or the commit did: nothing of the batch committed, so
       // each unit runs again in a transaction of its own and gets its own answer. Failures are the
       // rare path; a savepoint per unit would cost two statements on every unit instead.

@@ -105,6 +105,26 @@ export async function* readWholeJournal(db: Knex | Knex.Transaction, pageSize = 
   }
 }
 
+/**
+ * Streams the journal's raw rows flow by flow, each flow's in seq order, a page at a time (keyset on
+ * flow id and seq): what chain checks walk, since each row's link is to its flow's previous row.
+ */
+export async function* readJournalByFlow(db: Knex | Knex.Transaction, pageSize = 1000): AsyncGenerator<Record<string, any>> {
+  let after: { flowId: string; seq: number } | undefined;
+  for (;;) {
+    const page = db('journal').orderBy([{ column: 'flow_id' }, { column: 'seq' }]).limit(pageSize);
+    if (after) {
+      const a = after;
+      page.where((w) => w.where('flow_id', '>', a.flowId).orWhere((x) => x.where('flow_id', a.flowId).andWhere('seq', '>', a.seq)));
+    }
+    const rows: Array<Record<string, any>> = await page;
+    if (rows.length === 0) return;
+    yield* rows;
+    const last = rows[rows.length - 1]!;
+    after = { flowId: last.flow_id, seq: Number(last.seq) };
+  }
+}
+
 export async function lastSeq(trx: Knex | Knex.Transaction, flowId: string): Promise<number> {
   const row = await trx('journal').where({ flow_id: flowId }).max({ seq: 'seq' }).first();
   return Number(row?.seq ?? 0);

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { GENESIS_HASH, hashedFieldsOfRow, journalRowHash } from '../journal-hash';
+import { readJournalByFlow } from '../journal';
 
 /** One journal row that does not fit its flow's chain, named so an auditor can find it. */
 export interface ChainProblem {
@@ -48,42 +49,31 @@ export async function verifyJournalChains(db: Knex, options: { maxProblems?: num
     }
   };
 
-  let after: { flowId: string; seq: number } | undefined;
-  for (;;) {
-    const page = db('journal').orderBy([{ column: 'flow_id' }, { column: 'seq' }]).limit(PAGE);
-    if (after) {
-      const a = after;
-      page.where((w) => w.where('flow_id', '>', a.flowId).orWhere((x) => x.where('flow_id', a.flowId).andWhere('seq', '>', a.seq)));
+  for await (const row of readJournalByFlow(db, PAGE)) {
+    const seq = Number(row.seq);
+    const named = { position: Number(row.position), eventId: row.event_id as string, flowId: row.flow_id as string, seq };
+    if (current?.flowId !== row.flow_id) {
+      await finishFlow();
+      current = { flowId: row.flow_id, lastSeq: 0, lastHash: GENESIS_HASH };
+      flows++;
     }
-    const rows: Array<Record<string, any>> = await page;
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      const named = { position: Number(row.position), eventId: row.event_id as string, flowId: row.flow_id as string, seq };
-      if (current?.flowId !== row.flow_id) {
-        await finishFlow();
-        current = { flowId: row.flow_id, lastSeq: 0, lastHash: GENESIS_HASH };
-        flows++;
+    const flow = current!;
+    events++;
+    if (seq !== flow.lastSeq + 1) report({ ...named, problem: flow.lastSeq === 0 ? `the flow's journal starts at seq ${seq}, not 1` : `seq ${seq} follows seq ${flow.lastSeq}: rows are missing` });
+    if (!row.hash || !row.prev_hash) {
+      report({ ...named, problem: 'the row carries no hash' });
+    } else {
+      if (flow.lastHash !== null && row.prev_hash !== flow.lastHash) report({ ...named, problem: `prev_hash does not match the hash of the flow's previous row (seq ${flow.lastSeq || 'none'})` });
+      let recomputed: string | undefined;
+      try {
+        recomputed = journalRowHash(row.prev_hash, hashedFieldsOfRow(row));
+      } catch {
+        recomputed = undefined; // a payload that is no longer JSON
       }
-      const flow = current!;
-      events++;
-      if (seq !== flow.lastSeq + 1) report({ ...named, problem: flow.lastSeq === 0 ? `the flow's journal starts at seq ${seq}, not 1` : `seq ${seq} follows seq ${flow.lastSeq}: rows are missing` });
-      if (!row.hash || !row.prev_hash) {
-        report({ ...named, problem: 'the row carries no hash' });
-      } else {
-        if (flow.lastHash !== null && row.prev_hash !== flow.lastHash) report({ ...named, problem: `prev_hash does not match the hash of the flow's previous row (seq ${flow.lastSeq || 'none'})` });
-        let recomputed: string | undefined;
-        try {
-          recomputed = journalRowHash(row.prev_hash, hashedFieldsOfRow(row));
-        } catch {
-          recomputed = undefined; // a payload that is no longer JSON
-        }
-        if (recomputed !== row.hash) report({ ...named, problem: 'the row does not match its hash: its fields were changed after it was written' });
-      }
-      flow.lastSeq = seq;
-      flow.lastHash = row.hash ?? null;
-      after = { flowId: row.flow_id, seq };
+      if (recomputed !== row.hash) report({ ...named, problem: 'the row does not match its hash: its fields were changed after it was written' });
     }
+    flow.lastSeq = seq;
+    flow.lastHash = row.hash ?? null;
   }
   await finishFlow();
   const journalless: Array<{ flow_id: string; seq: number }> = await db('flows')

@@ -35,7 +35,7 @@ export class MintAdmission {
   private readonly controls: RiskControls;
 
   constructor(
-    private readonly db: Knex,
+    db: Knex,
     private readonly clock: Clock,
     /** The early pause check reads here; the accepting transaction checks again on the writer. */
     private readonly reader: Knex = db,

@@ -1,5 +1,5 @@
-import type { EffectAdapter } from '../machines/host/effect-adapter';
-import { PermanentEffectError } from '../machines/host/effect-adapter';
+import type { EffectAdapter } from '../runtime/effect-adapter';
+import { PermanentEffectError } from '../runtime/effect-adapter';
 import type { PollRedemptionParams, RequestRedemptionParams } from '../machines/redemption';
 import type { AlpacaClient } from './client';
 import { AlpacaApiError } from './errors';

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { FlowHost } from '../machines/host/flow-host';
+import { FlowHost } from '../runtime/flow-host';
 import type { MintInput } from '../machines/mint';
 import { openDatabase } from '../persistence/database';
 import { GENESIS_HASH } from '../persistence/journal-hash';
-import { newId } from '../persistence/ids';
+import { newId } from '../core/ids';
 import { mintDefinition } from '../server/flows/mint';
 import { tempDir } from '../test/support/service';
 import type { BenchOptions, SectionResult } from './report';

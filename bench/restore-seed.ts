@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { monotonicFactory } from 'ulid';
 import { redemptionFlowId } from '../chain/transfer-poller';
-import { FlowHost, type FlowEvent } from '../machines/host/flow-host';
+import { FlowHost, type FlowEvent } from '../runtime/flow-host';
 import type { MintInput } from '../machines/mint';
 import type { RedemptionInput } from '../machines/redemption';
 import { GENESIS_HASH, hashedFieldsOfRow, journalRowHash } from '../persistence/journal-hash';

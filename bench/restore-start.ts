@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlowHost } from '../machines/host/flow-host';
-import type { RestoreSummary } from '../machines/host/restore';
+import { FlowHost } from '../runtime/flow-host';
+import type { RestoreSummary } from '../runtime/restore';
 import type { ServiceConfig } from '../server/config';
 import { startIssuanceService } from '../server/issuance-service';
 import { createLogger } from '../server/logger';

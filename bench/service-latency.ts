@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { FlowHost } from '../machines/host/flow-host';
+import { FlowHost } from '../runtime/flow-host';
 import { openDatabase } from '../persistence/database';
 import { appendToJournal } from '../persistence/journal';
 import { mintDefinition } from '../server/flows/mint';

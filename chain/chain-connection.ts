@@ -1,5 +1,5 @@
 import type { JsonRpcProvider } from 'ethers';
-import { PermanentEffectError } from '../machines/host/effect-adapter';
+import { PermanentEffectError } from '../runtime/effect-adapter';
 import { TransactionWouldRevertError, type TransactionManager } from './transaction-manager';
 import { decodeVaultError } from './vault';
 

@@ -3,7 +3,7 @@ import { JsonRpcProvider, Network } from 'ethers';
 import type { IssuerSigner } from './issuer-signer';
 import { openKeystoreFile } from './keystore';
 import type { Logger } from 'pino';
-import type { Clock } from '../machines/host/clock';
+import type { Clock } from '../core/clock';
 import type { ChainConnection } from './chain-connection';
 import { TransactionManager } from './transaction-manager';
 

@@ -1,5 +1,5 @@
-import type { EffectAdapter } from '../machines/host/effect-adapter';
-import { PermanentEffectError } from '../machines/host/effect-adapter';
+import type { EffectAdapter } from '../runtime/effect-adapter';
+import { PermanentEffectError } from '../runtime/effect-adapter';
 import type { AwaitMintParams, SubmitMintParams } from '../machines/mint';
 import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
 import { encodeMint, encodeReceiptInformation, parseDeposits } from './vault';

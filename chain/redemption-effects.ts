@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { Interface } from 'ethers';
-import type { EffectAdapter } from '../machines/host/effect-adapter';
-import { PermanentEffectError } from '../machines/host/effect-adapter';
+import type { EffectAdapter } from '../runtime/effect-adapter';
+import { PermanentEffectError } from '../runtime/effect-adapter';
 import type { AwaitBurnParams, BurnParams, ReturnTokensParams } from '../machines/redemption';
 import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
 import { encodeBurn, encodeReceiptInformation } from './vault';

@@ -1,5 +1,5 @@
 import { assign, cancel, raise, setup } from 'xstate';
-import { ALPACA_DECIMALS, toBaseUnits } from '../chain/amounts';
+import { ALPACA_DECIMALS, toBaseUnits } from '../core/amounts';
 
 /**
  * One tokenization request (a mint), from Alpaca's request to Alpaca's callback.

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { newId } from './ids';
+import { newId } from '../core/ids';
 import { insertAppendOnly } from './group-commit';
 import { readJson } from './database';
 import { GENESIS_HASH, journalRowHash } from './journal-hash';

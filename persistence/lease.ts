@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { type Clock, iso } from '../machines/host/clock';
+import { type Clock, iso } from '../core/clock';
 
 /**
  * A named lease in the database: at most one holder at a time, taken over once it expires. The holder

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import getRawBody from 'raw-body';
-import { DomainError } from '../machines/host/errors';
+import { DomainError } from '../core/errors';
 
 /**
  * Reads the raw body once (signature checks need the exact bytes), caps its size, and parses JSON.
@@ -14,27 +14,27 @@ export function jsonBody(limitBytes: number): Middleware {
       return next();
     }
     const declared = Number(ctx.get('content-length') || 0);
-    if (declared > limitBytes) throw new DomainError(413, 'body_too_large', `Request body exceeds ${limitBytes} bytes`);
+    if (declared > limitBytes) throw new DomainError('body_too_large', `Request body exceeds ${limitBytes} bytes`);
     let raw: Buffer;
     try {
       raw = await getRawBody(ctx.req, { limit: limitBytes });
     } catch (err: any) {
-      if (err?.type === 'entity.too.large') throw new DomainError(413, 'body_too_large', `Request body exceeds ${limitBytes} bytes`);
-      throw new DomainError(400, 'unreadable_body', 'Request body could not be read');
+      if (err?.type === 'entity.too.large') throw new DomainError('body_too_large', `Request body exceeds ${limitBytes} bytes`);
+      throw new DomainError('unreadable_body', 'Request body could not be read');
     }
     ctx.state.rawBody = raw;
     if (raw.length === 0) {
       ctx.request.body = {};
       return next();
     }
-    if (!ctx.is('application/json')) throw new DomainError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+    if (!ctx.is('application/json')) throw new DomainError('unsupported_media_type', 'Content-Type must be application/json');
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw.toString('utf8'));
     } catch {
-      throw new DomainError(400, 'malformed_json', 'Request body is not valid JSON');
+      throw new DomainError('malformed_json', 'Request body is not valid JSON');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError(400, 'invalid_request', 'Request body must be a JSON object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError('invalid_request', 'Request body must be a JSON object');
     ctx.request.body = parsed;
     return next();
   };

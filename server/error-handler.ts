@@ -1,20 +1,10 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { loggableError } from '../machines/host/safe-error';
+import { DomainError } from '../core/errors';
+import { loggableError } from '../core/safe-error';
+import { HTTP_STATUS } from './http-status';
 
-/** Anything thrown that carries a numeric status and a stable code is shown to the caller as is. */
-interface PublicError {
-  status: number;
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-}
-
-function isPublicError(err: unknown): err is PublicError {
-  const e = err as PublicError;
-  return !!e && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.code === 'string';
-}
 
 /** The one place errors become HTTP: `{ code, message }`, 4xx for the caller's mistakes, a bare 500 otherwise. */
 export function errorHandler(log: Logger): Middleware {
@@ -40,14 +30,14 @@ export function errorHandler(log: Logger): Middleware {
         };
         return;
       }
-      if (isPublicError(err)) {
-        ctx.status = err.status;
+      if (err instanceof DomainError && HTTP_STATUS[err.code] < 500) {
+        ctx.status = HTTP_STATUS[err.code];
         // A challenge (WWW-Authenticate) and the like travel with the error.
         const headers = (err as { headers?: Record<string, string> }).headers;
         if (headers) for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
         ctx.body = { code: err.code, message: err.message, ...(err.details ?? {}) };
         // The body of an oversized request was not read: do not let the client reuse this connection.
-        if (err.status === 413) ctx.set('Connection', 'close');
+        if (ctx.status === 413) ctx.set('Connection', 'close');
         return;
       }
       const pgCode = (err as { code?: unknown }).code;

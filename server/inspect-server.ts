@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from './config';
-import { isLoopbackHost } from '../machines/host/live-inspection';
+import { isLoopbackHost } from '../runtime/live-inspection';
 
 /**
  * `npm run inspect`: a local bridge between the service and the Stately inspector UI. Start it, then

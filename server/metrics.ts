@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Clock } from '../machines/host/clock';
-import type { EffectObserver } from '../machines/host/outbox-runner';
-import type { CommittedTransition } from '../machines/host/flow-host';
+import type { Clock } from '../core/clock';
+import type { EffectObserver } from '../runtime/outbox-runner';
+import type { CommittedTransition } from '../runtime/flow-host';
 import type { ReconciliationReport } from './reconciliation/report';
 
 /** What the transfer poller reports about how far behind the chain head it is. */

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { newId } from '../persistence/ids';
+import { newId } from '../core/ids';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 

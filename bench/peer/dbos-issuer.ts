@@ -9,10 +9,10 @@ import getRawBody from 'raw-body';
 import { ZodError } from 'zod';
 import { BasicAuth } from '../../alpaca/auth';
 import { AlpacaClient } from '../../alpaca/client';
-import { toBaseUnits } from '../../chain/amounts';
+import { toBaseUnits } from '../../core/amounts';
 import { DEFAULT_FEE_POLICY, feesFor } from '../../chain/fee-policy';
 import { openKeystoreFile } from '../../chain/keystore';
-import { normalizeWalletAddress } from '../../chain/networks';
+import { normalizeWalletAddress } from '../../core/networks';
 import { encodeMint, encodeReceiptInformation, parseDeposits } from '../../chain/vault';
 import { mintConfirmBody, mintRequestBody } from '../../server/schemas/mint';
 

@@ -87,7 +87,7 @@ async function verifyExportFile(context: CommandContext, cmd: Command, file: str
 
 async function verifyDatabase(context: CommandContext, cmd: Command): Promise<void> {
   // Loaded here: the database is not needed by the remote commands.
-  const { openConfiguredDatabase } = require('../../persistence/replay-cli') as typeof import('../../persistence/replay-cli');
+  const { openConfiguredDatabase } = require('../replay') as typeof import('../replay');
   const { describeProblem, verifyJournalChains } = require('../../persistence/audit/verify-journal') as typeof import('../../persistence/audit/verify-journal');
   let db;
   try {

@@ -25,7 +25,7 @@ export function localCommands(program: Command, context: CommandContext): void {
 
 async function runReplay(context: CommandContext, cmd: Command, rebuild: boolean): Promise<void> {
   // Loaded here: the database and the machines are not needed by the remote commands.
-  const { describeReplay, openConfiguredDatabase, replayDatabase } = require('../../persistence/replay-cli') as typeof import('../../persistence/replay-cli');
+  const { describeReplay, openConfiguredDatabase, replayDatabase } = require('../replay') as typeof import('../replay');
   let db;
   try {
     db = await openConfiguredDatabase(context.env);

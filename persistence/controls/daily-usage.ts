@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { sumQuantities } from './quantities';
+import { sumQuantities } from '../../core/quantities';
 
 /** One UTC calendar day: the daily caps reset at 00:00 UTC. Bounds are ISO strings, as `created_at` is stored. */
 export interface UtcDay {

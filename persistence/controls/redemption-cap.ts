@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { Clock } from '../../machines/host/clock';
+import type { Clock } from '../../core/clock';
 import { type AssetKey, redeemedOn, utcDay } from './daily-usage';
-import { billionths, quantityOf } from './quantities';
+import { billionths, quantityOf } from '../../core/quantities';
 import { RiskControls } from './risk-controls';
 
 /**

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { type Clock, iso } from '../../machines/host/clock';
+import { type Clock, iso } from '../../core/clock';
 import { lockEntity } from '../entity-lock';
 import { recordEntityEvent } from '../entity-journal';
 import { AssetNotFoundError } from '../registry/assets';

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { DomainError } from '../../machines/host/errors';
-import { type Clock, iso } from '../../machines/host/clock';
-import { normalizeWalletAddress } from '../../chain/networks';
+import { DomainError } from '../../core/errors';
+import { type Clock, iso } from '../../core/clock';
+import { normalizeWalletAddress } from '../../core/networks';
 import { recordEntityEvent } from '../entity-journal';
 import { isUniqueViolation } from '../errors';
 import type { WalletRecord } from './projection';
@@ -17,13 +17,13 @@ export interface AuthorizedParticipant {
 
 export class UnknownAccountError extends DomainError {
   constructor() {
-    super(404, 'account_not_found', 'No authorized participant is registered with this e-mail');
+    super('account_not_found', 'No authorized participant is registered with this e-mail');
   }
 }
 
 export class AccountAlreadyLinkedError extends DomainError {
   constructor() {
-    super(409, 'account_already_linked', 'This account is already linked');
+    super('account_already_linked', 'This account is already linked');
   }
 }
 
@@ -44,13 +44,13 @@ export class AccountRegistry {
     try {
       await this.db.transaction(async (trx) => {
         if (await trx('authorized_participants').where({ email }).first()) {
-          throw new DomainError(409, 'ap_already_registered', 'An authorized participant with this e-mail is already registered');
+          throw new DomainError('ap_already_registered', 'An authorized participant with this e-mail is already registered');
         }
         await assertWalletsFree(trx, wallets, apId);
         await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.registered', payload: { apId, email, name: input.name ?? null, wallets, ...(operator ? { operator } : {}) } }, iso(this.clock.now()));
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DomainError(409, 'ap_already_registered', 'An authorized participant with this e-mail or wallet is already registered');
+      if (isUniqueViolation(err)) throw new DomainError('ap_already_registered', 'An authorized participant with this e-mail or wallet is already registered');
       throw err;
     }
     return (await this.get(apId))!;
@@ -59,7 +59,7 @@ export class AccountRegistry {
   async replaceWallets(apId: string, wallets: WalletRecord[], operator?: string): Promise<AuthorizedParticipant> {
     const normalized = normalizeWallets(wallets);
     await this.db.transaction(async (trx) => {
-      if (!(await trx('authorized_participants').where({ ap_id: apId }).first())) throw new DomainError(404, 'ap_not_found', 'No such authorized participant');
+      if (!(await trx('authorized_participants').where({ ap_id: apId }).first())) throw new DomainError('ap_not_found', 'No such authorized participant');
       await assertWalletsFree(trx, normalized, apId);
       await recordEntityEvent(trx, { type: 'ap', id: apId }, { type: 'ap.wallets_replaced', payload: { apId, wallets: normalized, ...(operator ? { operator } : {}) } }, iso(this.clock.now()));
     });
@@ -147,7 +147,7 @@ function normalizeWallets(wallets: WalletRecord[]): WalletRecord[] {
   const out: WalletRecord[] = [];
   for (const w of wallets) {
     const address = normalizeWalletAddress(w.network, w.address);
-    if (!address) throw new DomainError(400, 'invalid_wallet', `Not a valid ${w.network} wallet address: ${w.address}`);
+    if (!address) throw new DomainError('invalid_wallet', `Not a valid ${w.network} wallet address: ${w.address}`);
     const key = `${w.network}:${address}`;
     if (!seen.has(key)) out.push({ network: w.network, address });
     seen.add(key);
@@ -158,6 +158,6 @@ function normalizeWallets(wallets: WalletRecord[]): WalletRecord[] {
 async function assertWalletsFree(trx: Knex.Transaction, wallets: WalletRecord[], apId: string): Promise<void> {
   for (const w of wallets) {
     const owner = await trx('ap_wallets').where({ network: w.network, address: w.address }).first();
-    if (owner && owner.ap_id !== apId) throw new DomainError(409, 'wallet_already_registered', `Wallet ${w.address} is registered to another authorized participant`);
+    if (owner && owner.ap_id !== apId) throw new DomainError('wallet_already_registered', `Wallet ${w.address} is registered to another authorized participant`);
   }
 }

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { DomainError } from '../../machines/host/errors';
-import { type Clock, iso } from '../../machines/host/clock';
-import { isSupportedNetwork, normalizeWalletAddress } from '../../chain/networks';
+import { DomainError } from '../../core/errors';
+import { type Clock, iso } from '../../core/clock';
+import { isSupportedNetwork, normalizeWalletAddress } from '../../core/networks';
 import { recordEntityEvent } from '../entity-journal';
 import { isUniqueViolation } from '../errors';
 
@@ -31,7 +31,7 @@ export interface NewAsset {
 
 export class AssetNotFoundError extends DomainError {
   constructor(assetId: string) {
-    super(404, 'asset_not_found', `No tokenized asset ${assetId}`);
+    super('asset_not_found', `No tokenized asset ${assetId}`);
   }
 }
 
@@ -46,19 +46,19 @@ export class AssetRegistry {
 
   /** `operator`: who asked, journaled with the event when a person did. */
   async add(input: NewAsset, operator?: string): Promise<TokenizedAsset> {
-    if (!isSupportedNetwork(input.network)) throw new DomainError(400, 'network_not_supported', `Network ${input.network} is not supported by this issuer`);
+    if (!isSupportedNetwork(input.network)) throw new DomainError('network_not_supported', `Network ${input.network} is not supported by this issuer`);
     const vaultAddress = normalizeWalletAddress(input.network, input.vaultAddress);
-    if (!vaultAddress) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
+    if (!vaultAddress) throw new DomainError('invalid_vault_address', 'vault_address is not a valid contract address for the network');
     const assetId = ulid();
     try {
       await this.db.transaction(async (trx) => {
         if (await trx('tokenized_assets').where({ token_symbol: input.tokenSymbol, network: input.network }).first()) {
-          throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
+          throw new DomainError('asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
         }
         await this.record(trx, assetId, 'asset.added', { ...input, vaultAddress, enabled: input.enabled ?? true }, operator);
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DomainError(409, 'asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
+      if (isUniqueViolation(err)) throw new DomainError('asset_already_exists', `${input.tokenSymbol} on ${input.network} is already registered`);
       throw err;
     }
     return (await this.get(assetId))!;
@@ -68,13 +68,13 @@ export class AssetRegistry {
     return this.change(assetId, async (trx, asset) => {
       if (changes.tokenSymbol !== undefined && changes.tokenSymbol !== asset.tokenSymbol) {
         if (await trx('tokenized_assets').where({ token_symbol: changes.tokenSymbol, network: asset.network }).first()) {
-          throw new DomainError(409, 'asset_already_exists', `${changes.tokenSymbol} on ${asset.network} is already registered`);
+          throw new DomainError('asset_already_exists', `${changes.tokenSymbol} on ${asset.network} is already registered`);
         }
       }
       const payload: Record<string, unknown> = { ...changes };
       if (changes.vaultAddress !== undefined) {
         const v = normalizeWalletAddress(asset.network, changes.vaultAddress);
-        if (!v) throw new DomainError(400, 'invalid_vault_address', 'vault_address is not a valid contract address for the network');
+        if (!v) throw new DomainError('invalid_vault_address', 'vault_address is not a valid contract address for the network');
         payload.vaultAddress = v;
       }
       await this.record(trx, assetId, 'asset.updated', payload, operator);
@@ -118,7 +118,7 @@ export class AssetRegistry {
         await apply(trx, asset);
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DomainError(409, 'asset_already_exists', 'Another asset already has this token symbol on this network');
+      if (isUniqueViolation(err)) throw new DomainError('asset_already_exists', 'Another asset already has this token symbol on this network');
       throw err;
     }
     return (await this.get(assetId))!;

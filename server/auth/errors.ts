@@ -6,6 +6,8 @@
  * the operator token, a signature, or any value copied from the request.
  */
 
+import { DomainError, type ErrorCode } from '../../core/errors';
+
 export const AUTH_ERROR_CODES = [
   /** No credential of an accepted scheme was presented (no X-API-KEY, no Signature/Signature-Input, no Bearer). */
   'missing_credentials',
@@ -29,7 +31,7 @@ export const AUTH_ERROR_CODES = [
   'content_digest_mismatch',
   /** The operator bearer token is wrong. */
   'invalid_operator_token',
-] as const;
+] as const satisfies readonly ErrorCode[];
 
 export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
 
@@ -47,19 +49,17 @@ const DEFAULT_MESSAGES: Readonly<Record<AuthErrorCode, string>> = {
   invalid_operator_token: 'The operator token is invalid',
 };
 
-export class AuthError extends Error {
+/** Every authentication failure is answered 401 ("Unauthorized"; server/http-status.ts). */
+export class AuthError extends DomainError {
   override readonly name = 'AuthError';
-  /** Always 401: every authentication failure is "Unauthorized". */
-  readonly status = 401 as const;
   /** Koa convention: the message is safe to show to the client. */
   readonly expose = true as const;
-  readonly code: AuthErrorCode;
-  /** Response headers to send with the 401 (e.g. WWW-Authenticate); Koa's error handler honours `err.headers`. */
+  declare readonly code: AuthErrorCode;
+  /** Response headers to send with the 401 (e.g. WWW-Authenticate); the error handler sends them. */
   readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: AuthErrorCode, message?: string, headers?: Readonly<Record<string, string>>) {
-    super(message ?? DEFAULT_MESSAGES[code]);
-    this.code = code;
+    super(code, message ?? DEFAULT_MESSAGES[code]);
     this.headers = headers;
   }
 

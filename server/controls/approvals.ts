@@ -1,11 +1,11 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import { DomainError } from '../../machines/host/errors';
+import { DomainError } from '../../core/errors';
 import { isSameApprover, type MintContext } from '../../machines/mint';
 
 /** Four eyes: the operator who gave a mint's first approval asked to give the second too. Nothing was written. */
 export class SameOperatorCannotApproveError extends DomainError {
   constructor(state: string, approvedBy: string) {
-    super(409, 'same_operator_cannot_approve', `${approvedBy} already approved this mint; a different operator must give the second approval`, { state, event: 'OPERATOR_APPROVE', approved_by: approvedBy });
+    super('same_operator_cannot_approve', `${approvedBy} already approved this mint; a different operator must give the second approval`, { state, event: 'OPERATOR_APPROVE', approved_by: approvedBy });
   }
 }
 

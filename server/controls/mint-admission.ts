@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { Clock } from '../../machines/host/clock';
-import { DomainError } from '../../machines/host/errors';
+import type { Clock } from '../../core/clock';
+import { DomainError } from '../../core/errors';
 import { mintedOn, utcDay } from '../../persistence/controls/daily-usage';
 import { assetScope } from '../../persistence/controls/projection';
-import { billionths, quantityOf } from '../../persistence/controls/quantities';
+import { billionths, quantityOf } from '../../core/quantities';
 import { issuancePaused, lockScope, RiskControls } from '../../persistence/controls/risk-controls';
 import type { TokenizedAsset } from '../../persistence/registry/assets';
 
@@ -13,7 +13,7 @@ import type { TokenizedAsset } from '../../persistence/registry/assets';
  */
 export class MintRefusedByControls extends DomainError {
   constructor(code: 'issuance_paused' | 'quantity_above_limit' | 'daily_mint_cap_exceeded', message: string) {
-    super(400, code, message);
+    super(code, message);
   }
 }
 

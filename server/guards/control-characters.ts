@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { DomainError } from '../../machines/host/errors';
+import { DomainError } from '../../core/errors';
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -12,11 +12,11 @@ export const refuseControlCharacters: Middleware = async (ctx, next) => {
   try {
     path = decodeURIComponent(ctx.path);
   } catch {
-    throw new DomainError(400, 'bad_request', 'Malformed percent-encoding in the path');
+    throw new DomainError('bad_request', 'Malformed percent-encoding in the path');
   }
-  if (CONTROL.test(path)) throw new DomainError(400, 'bad_request', 'The path must not contain control characters');
+  if (CONTROL.test(path)) throw new DomainError('bad_request', 'The path must not contain control characters');
   for (const value of Object.values(ctx.query).flat()) {
-    if (typeof value === 'string' && value.includes('\u0000')) throw new DomainError(400, 'bad_request', 'The query must not contain NUL characters');
+    if (typeof value === 'string' && value.includes('\u0000')) throw new DomainError('bad_request', 'The query must not contain NUL characters');
   }
   return next();
 };

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Middleware } from 'koa';
-import { DomainError } from '../../machines/host/errors';
+import { DomainError } from '../../core/errors';
 
 /**
  * Parses `10.0.0.0/8, 192.168.1.7, 2001:db8::/32` into a block list. Throws with the offending entry,
@@ -36,7 +36,7 @@ export function allowed(list: net.BlockList, ip: string): boolean {
 /** 403 `ip_not_allowed` for callers outside the list; the client address is the socket's unless TRUST_PROXY is on. */
 export function ipAllowList(list: net.BlockList | undefined): Middleware {
   return async (ctx, next) => {
-    if (list && !allowed(list, ctx.ip)) throw new DomainError(403, 'ip_not_allowed', 'This address may not call this endpoint');
+    if (list && !allowed(list, ctx.ip)) throw new DomainError('ip_not_allowed', 'This address may not call this endpoint');
     return next();
   };
 }

@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { DomainError } from '../../machines/host/errors';
+import { DomainError } from '../../core/errors';
+import { httpStatusOf } from '../http-status';
 
 export interface RateLimit {
   /** Requests allowed per window for one key. */
@@ -24,7 +25,7 @@ export function rateLimit(limit: RateLimit, keyOf: (ctx: Context) => string | un
         if (!(res instanceof RateLimiterRes)) throw res;
         const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
         ctx.set('Retry-After', String(retryAfter));
-        throw new DomainError(429, 'rate_limited', `Too many requests; retry after ${retryAfter} s`);
+        throw new DomainError('rate_limited', `Too many requests; retry after ${retryAfter} s`);
       }
     }
     return next();
@@ -39,12 +40,12 @@ export function authFailureLimit(limit: RateLimit): Middleware {
     if (state && state.consumedPoints >= limit.points) {
       const retryAfter = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
       ctx.set('Retry-After', String(retryAfter));
-      throw new DomainError(429, 'rate_limited', `Too many failed authentications; retry after ${retryAfter} s`);
+      throw new DomainError('rate_limited', `Too many failed authentications; retry after ${retryAfter} s`);
     }
     try {
       await next();
     } catch (err) {
-      const status = (err as { status?: number }).status;
+      const status = httpStatusOf(err);
       if (status === 401 || status === 403) await limiter.penalty(ctx.ip, 1);
       throw err;
     }

@@ -1,7 +1,7 @@
 import type { JsonRpcProvider } from 'ethers';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { type Clock, iso } from '../../machines/host/clock';
+import { type Clock, iso } from '../../core/clock';
 import type { TokenizedAsset } from '../../persistence/registry/assets';
 import { readTotalSupply } from '../../chain/vault';
 import { type InFlightFlow, readDatabaseSide } from './in-flight';

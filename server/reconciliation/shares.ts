@@ -1,4 +1,4 @@
-import { fromBaseUnits, toBaseUnits } from '../../chain/amounts';
+import { fromBaseUnits, toBaseUnits } from '../../core/amounts';
 
 /**
  * Reconciliation adds up shares held at Alpaca (decimal strings) and tokens on several networks

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { type Clock, iso, systemClock } from '../../machines/host/clock';
+import { type Clock, iso, systemClock } from '../../core/clock';
 import { exportJournal } from '../../persistence/audit/export';
 import { CONTENT_TYPES } from '../../persistence/audit/export-format';
 import { verifyJournalChains } from '../../persistence/audit/verify-journal';

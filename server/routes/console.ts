@@ -3,8 +3,8 @@ import Router, { type RouterContext } from '@koa/router';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { DomainError } from '../../machines/host/errors';
-import type { FlowHost } from '../../machines/host/flow-host';
+import { DomainError } from '../../core/errors';
+import type { FlowHost } from '../../runtime/flow-host';
 import type { OperatorIdentity } from '../auth/operator-auth';
 import { EventStream } from '../live/event-stream';
 import { JournalTail, type JournalTailOptions } from '../live/journal-tail';
@@ -46,7 +46,7 @@ export function consoleRoutes(dir = CONSOLE_DIR): Router {
 
 async function serveConsoleFile(ctx: RouterContext, files: StaticFiles, name: string): Promise<void> {
   const file = await files.get(name);
-  if (!file) throw new DomainError(404, 'file_not_found', 'The console has no such file');
+  if (!file) throw new DomainError('file_not_found', 'The console has no such file');
   if (file.contentType.startsWith('text/html')) ctx.set('Content-Security-Policy', CONSOLE_CSP);
   serve(ctx, file, 'no-cache');
 }
@@ -109,7 +109,7 @@ export function consoleOperatorRoutes(deps: LiveRouteDeps, options: LiveRouteOpt
     parse(noQuery, ctx.query);
     const operator = (ctx.state.operator as OperatorIdentity | undefined)?.id ?? 'operator';
     if (open >= maxStreams || (openByOperator.get(operator) ?? 0) >= maxPerOperator) {
-      throw new DomainError(429, 'too_many_streams', `Too many open journal streams (at most ${maxPerOperator} per operator, ${maxStreams} in all); close another console tab`);
+      throw new DomainError('too_many_streams', `Too many open journal streams (at most ${maxPerOperator} per operator, ${maxStreams} in all); close another console tab`);
     }
     ctx.status = 200;
     ctx.type = 'text/event-stream';
@@ -162,7 +162,7 @@ export function consoleOperatorRoutes(deps: LiveRouteDeps, options: LiveRouteOpt
   router.get('/charts/:flowType', async (ctx) => {
     const flowType = ctx.params.flowType!;
     const file = /^[a-z][a-zA-Z0-9_-]{0,39}$/.test(flowType) ? await charts.get(`${flowType}.svg`) : undefined;
-    if (!file) throw new DomainError(404, 'chart_not_found', 'No state chart for this flow type');
+    if (!file) throw new DomainError('chart_not_found', 'No state chart for this flow type');
     serve(ctx, file, 'private, no-cache');
   });
 

@@ -1,9 +1,9 @@
 import Router, { type RouterContext } from '@koa/router';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { type Clock, systemClock } from '../../machines/host/clock';
+import { type Clock, systemClock } from '../../core/clock';
 import { mintedOn, redeemedOn, utcDay } from '../../persistence/controls/daily-usage';
-import { quantityOf } from '../../persistence/controls/quantities';
+import { quantityOf } from '../../core/quantities';
 import { type AssetControls, type PauseState, RiskControls } from '../../persistence/controls/risk-controls';
 import { AssetNotFoundError, type AssetRegistry, type TokenizedAsset } from '../../persistence/registry/assets';
 import type { OperatorIdentity } from '../auth/operator-auth';

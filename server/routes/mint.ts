@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { ZodError, type ZodType } from 'zod';
-import { normalizeWalletAddress, isSupportedNetwork } from '../../chain/networks';
-import { toBaseUnits } from '../../chain/amounts';
-import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
+import { normalizeWalletAddress, isSupportedNetwork } from '../../core/networks';
+import { toBaseUnits } from '../../core/amounts';
+import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../core/errors';
 import type { Knex } from 'knex';
-import type { FlowHost } from '../../machines/host/flow-host';
+import type { FlowHost } from '../../runtime/flow-host';
 import type { MintContext, MintInput } from '../../machines/mint';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry } from '../../persistence/registry/assets';
@@ -20,18 +20,12 @@ const REASONS = {
   eligibility: 'Insufficient Eligibility: Client not eligible',
 } as const;
 
-class MintRejected extends DomainError {
-  constructor(code: string, message: string, status = 400) {
-    super(status, code, message);
-  }
-}
-
 /** Alpaca's bodies fail validation with Alpaca's own reason string. */
 function parseAlpacaBody<T>(schema: ZodType<T>, body: unknown): T {
   try {
     return schema.parse(body);
   } catch (err) {
-    if (err instanceof ZodError) throw new MintRejected('invalid_payload', REASONS.payload);
+    if (err instanceof ZodError) throw new DomainError('invalid_payload', REASONS.payload);
     throw err;
   }
 }
@@ -59,7 +53,7 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
     const existing = await host.get(flowId, reader);
     if (!existing) return undefined;
     const ctx = existing.snapshot.context as MintContext;
-    if (ctx.requestHash !== hash) throw new MintRejected('tokenization_request_id_reused', 'This tokenization_request_id was already used with a different request', 409);
+    if (ctx.requestHash !== hash) throw new DomainError('tokenization_request_id_reused', 'This tokenization_request_id was already used with a different request');
     return { issuer_request_id: ctx.issuerRequestId, status: 'created' };
   }
 
@@ -78,19 +72,19 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
       clientExternalAccountId: 'client_external_account_id' in req.clientRef ? req.clientRef.client_external_account_id : undefined,
       clientAccountId: 'client_account_id' in req.clientRef ? req.clientRef.client_account_id : undefined,
     });
-    if (!ap) throw new MintRejected('client_not_eligible', REASONS.eligibility);
-    if (!isSupportedNetwork(req.network)) throw new MintRejected('token_not_available', REASONS.token);
+    if (!ap) throw new DomainError('client_not_eligible', REASONS.eligibility);
+    if (!isSupportedNetwork(req.network)) throw new DomainError('token_not_available', REASONS.token);
     const asset = await assets.findByToken(req.tokenSymbol, req.network);
-    if (!asset || !asset.enabled || asset.underlyingSymbol !== req.underlyingSymbol) throw new MintRejected('token_not_available', REASONS.token);
-    if (asset.halted) throw new MintRejected('asset_halted', `Asset Halted: minting ${asset.tokenSymbol} on ${asset.network} is halted`);
+    if (!asset || !asset.enabled || asset.underlyingSymbol !== req.underlyingSymbol) throw new DomainError('token_not_available', REASONS.token);
+    if (asset.halted) throw new DomainError('asset_halted', `Asset Halted: minting ${asset.tokenSymbol} on ${asset.network} is halted`);
     const wallet = normalizeWalletAddress(req.network, req.walletAddress);
-    if (!wallet) throw new MintRejected('invalid_wallet_address', REASONS.payload);
-    if (!ap.wallets.some((w) => w.network === req.network && w.address === wallet)) throw new MintRejected('wallet_not_registered', REASONS.wallet);
+    if (!wallet) throw new DomainError('invalid_wallet_address', REASONS.payload);
+    if (!ap.wallets.some((w) => w.network === req.network && w.address === wallet)) throw new DomainError('wallet_not_registered', REASONS.wallet);
     let amountUnits: bigint;
     try {
       amountUnits = toBaseUnits(req.qty, asset.decimals);
     } catch {
-      throw new MintRejected('invalid_payload', REASONS.payload);
+      throw new DomainError('invalid_payload', REASONS.payload);
     }
 
     const input: MintInput = {
@@ -128,12 +122,12 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
 
     const check = async (): Promise<'apply' | 'repeat'> => {
       const flow = await host.get(flowId);
-      if (!flow) throw new MintRejected('tokenization_request_not_found', 'No mint request with this tokenization_request_id', 404);
+      if (!flow) throw new DomainError('tokenization_request_not_found', 'No mint request with this tokenization_request_id');
       const m = flow.snapshot.context as MintContext;
-      if (m.issuerRequestId !== body.issuerRequestId) throw new MintRejected('issuer_request_id_mismatch', 'issuer_request_id does not match this tokenization request', 422);
-      if (body.clientRef && JSON.stringify(body.clientRef) !== JSON.stringify(m.clientRef)) throw new MintRejected('client_mismatch', 'The client id does not match the mint request', 422);
+      if (m.issuerRequestId !== body.issuerRequestId) throw new DomainError('issuer_request_id_mismatch', 'issuer_request_id does not match this tokenization request');
+      if (body.clientRef && JSON.stringify(body.clientRef) !== JSON.stringify(m.clientRef)) throw new DomainError('client_mismatch', 'The client id does not match the mint request');
       if (m.journalStatus === body.status) return 'repeat';
-      if (m.journalStatus) throw new MintRejected('journal_already_recorded', `The journal was already recorded as ${m.journalStatus}`, 409);
+      if (m.journalStatus) throw new DomainError('journal_already_recorded', `The journal was already recorded as ${m.journalStatus}`);
       return 'apply';
     };
 

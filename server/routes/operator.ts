@@ -3,10 +3,10 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { type Clock, iso, systemClock } from '../../machines/host/clock';
-import { DomainError, EventNotAcceptedError } from '../../machines/host/errors';
-import type { FlowHost } from '../../machines/host/flow-host';
-import type { StoredFlow } from '../../machines/host/flow-definition';
+import { type Clock, iso, systemClock } from '../../core/clock';
+import { DomainError, EventNotAcceptedError } from '../../core/errors';
+import type { FlowHost } from '../../runtime/flow-host';
+import type { StoredFlow } from '../../runtime/flow-definition';
 import { type JournalEntry, readFlowJournal } from '../../persistence/journal';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../../persistence/registry/assets';
@@ -176,7 +176,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     } catch (err) {
       if (!(err instanceof EventNotAcceptedError)) throw err;
       const flow = await host.get(flowId);
-      throw new DomainError(409, 'event_not_accepted', err.message, { ...err.details, operator_events: flow ? acceptedOperatorEvents(host, flow) : [] });
+      throw new DomainError('event_not_accepted', err.message, { ...err.details, operator_events: flow ? acceptedOperatorEvents(host, flow) : [] });
     }
     deps.log?.info({ operator, flowId, event: event.type, requestId: ctx.state.requestId }, 'operator event accepted');
   });
@@ -196,20 +196,20 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     const effectId = ctx.params.effectId!;
     const operator = operatorId(ctx);
     const row = await db('outbox').where({ flow_id: flow.flowId, effect_id: effectId }).first();
-    if (!row) throw new DomainError(404, 'effect_not_found', `Flow ${flow.flowId} has no effect ${effectId}`);
+    if (!row) throw new DomainError('effect_not_found', `Flow ${flow.flowId} has no effect ${effectId}`);
     const now = clock.now();
-    if (row.status === 'done') throw new DomainError(409, 'effect_already_done', `Effect ${effectId} is done`, { status: row.status });
+    if (row.status === 'done') throw new DomainError('effect_already_done', `Effect ${effectId} is done`, { status: row.status });
     if (row.status === 'cancelled') {
-      throw new DomainError(409, 'effect_cancelled', `Effect ${effectId} was cancelled (the flow left the state that asked for it); it cannot be retried`, { status: row.status, state: flow.state });
+      throw new DomainError('effect_cancelled', `Effect ${effectId} was cancelled (the flow left the state that asked for it); it cannot be retried`, { status: row.status, state: flow.state });
     }
     if (row.status === 'failed') {
       const events = acceptedOperatorEvents(host, flow);
       const hint = events.length
         ? `the flow is in ${flow.state}; send ${events.join(' or ')} to POST /operator/flows/:flowId/events`
         : `the flow is in ${flow.state}, which takes no operator event`;
-      throw new DomainError(409, 'effect_failed_use_operator_event', `Effect ${effectId} failed for good and its flow was told; ${hint}`, { status: row.status, state: flow.state, operator_events: events });
+      throw new DomainError('effect_failed_use_operator_event', `Effect ${effectId} failed for good and its flow was told; ${hint}`, { status: row.status, state: flow.state, operator_events: events });
     }
-    if (Number(row.lease_until) > now) throw new DomainError(409, 'effect_running', `Effect ${effectId} is being performed right now`, { status: row.status });
+    if (Number(row.lease_until) > now) throw new DomainError('effect_running', `Effect ${effectId} is being performed right now`, { status: row.status });
     if (Number(row.next_attempt_at) <= now) {
       ctx.body = { outcome: 'already_due', effect: effectJson(row, now) };
       return;
@@ -221,7 +221,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
         .where({ effect_id: effectId, status: 'pending', next_attempt_at: row.next_attempt_at })
         .andWhere('lease_until', '<=', now)
         .update({ next_attempt_at: now, last_error: lastError.slice(0, 500), updated_at: iso(now) });
-      if (updated !== 1) throw new DomainError(409, 'effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
+      if (updated !== 1) throw new DomainError('effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
       await recordEntityEvent(
         trx,
         { type: 'effect', id: effectId },

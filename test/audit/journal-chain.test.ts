@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FlowHost } from '../../machines/host/flow-host';
+import { FlowHost } from '../../runtime/flow-host';
 import { verifyJournalChains } from '../../persistence/audit/verify-journal';
 import { GENESIS_HASH, hashedFieldsOfRow, journalRowHash } from '../../persistence/journal-hash';
 import * as hashChainMigration from '../../persistence/migrations/008_journal_hash_chain';

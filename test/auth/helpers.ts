@@ -2,6 +2,7 @@ import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { isAuthError } from '../../server/auth/errors';
+import { httpStatusOf } from '../../server/http-status';
 import { signRequest, type SignOptions } from '../../server/auth/http-signature';
 
 /**
@@ -35,7 +36,7 @@ export async function startApp(middlewares: Koa.Middleware[], options: { proxy?:
       await next();
     } catch (err) {
       if (isAuthError(err)) {
-        ctx.status = err.status;
+        ctx.status = httpStatusOf(err)!;
         if (err.headers) ctx.set(err.headers);
         ctx.body = { code: err.code, message: err.message };
       } else {

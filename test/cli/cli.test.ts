@@ -5,7 +5,7 @@ import { Wallet } from 'ethers';
 import { openKeystoreFile } from '../../chain/keystore';
 import { buildProgram } from '../../cli/main';
 import { parseDuration } from '../../cli/options';
-import { openConfiguredDatabase } from '../../persistence/replay-cli';
+import { openConfiguredDatabase } from '../../cli/replay';
 import { testDatabaseEnv } from '../support/test-database';
 import { tempDir, type TestService } from '../support/service';
 import { type CliRun, type EffectScript, mintInput, operatorToken, redemptionInput, runCli, startMint, startOperatorService, startRedemption, transcript, waitForState } from './fixtures';

@@ -2,7 +2,7 @@ import { waitFor } from '../support/wait-for';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import type { EffectAdapter } from '../../machines/host/effect-adapter';
+import type { EffectAdapter } from '../../runtime/effect-adapter';
 import type { MintInput } from '../../machines/mint';
 import type { RedemptionInput } from '../../machines/redemption';
 import { mintDefinition } from '../../server/flows/mint';

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import pino from 'pino';
-import { FlowHost } from '../../machines/host/flow-host';
+import { FlowHost } from '../../runtime/flow-host';
 import { errorHandler } from '../../server/error-handler';
 import { JournalTail } from '../../server/live/journal-tail';
 import { consoleOperatorRoutes } from '../../server/routes/console';

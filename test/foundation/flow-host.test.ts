@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { EventNotAcceptedError, FlowAlreadyExistsError } from '../../machines/host/errors';
-import { FlowHost } from '../../machines/host/flow-host';
+import { EventNotAcceptedError, FlowAlreadyExistsError } from '../../core/errors';
+import { HTTP_STATUS } from '../../server/http-status';
+import { FlowHost } from '../../runtime/flow-host';
 import { openTestDatabase } from '../support/test-database';
 import { appendToJournal } from '../../persistence/journal';
 import { isUniqueViolation } from '../../persistence/errors';
@@ -41,7 +42,7 @@ describe('flow host', () => {
     await svc.host.start('payout', 'p-2', { expiresInMs: 60_000 });
     const before = await count(svc.db, 'journal');
     // PAY is guarded (total must be > 0); PAYOUT_SENT is not accepted in `open` at all.
-    await assert.rejects(svc.host.send('p-2', { type: 'PAY' }), (e: unknown) => e instanceof EventNotAcceptedError && e.code === 'event_not_accepted' && e.status === 409);
+    await assert.rejects(svc.host.send('p-2', { type: 'PAY' }), (e: unknown) => e instanceof EventNotAcceptedError && e.code === 'event_not_accepted' && HTTP_STATUS[e.code] === 409);
     await assert.rejects(svc.host.send('p-2', { type: 'PAYOUT_SENT', ref: 'x' }), EventNotAcceptedError);
     assert.equal(await count(svc.db, 'journal'), before);
     assert.equal(await count(svc.db, 'outbox'), 0);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { OutboxRunner } from '../../machines/host/outbox-runner';
-import { safeErrorMessage } from '../../machines/host/safe-error';
+import { OutboxRunner } from '../../runtime/outbox-runner';
+import { safeErrorMessage } from '../../core/safe-error';
 import type { FlowModule } from '../../server/service';
 import { createPayoutView } from '../support/fixtures';
 import { payoutMachine } from '../support/payout-flow';

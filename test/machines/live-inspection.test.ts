@@ -6,9 +6,9 @@ import WebSocket from 'ws';
 import { initialTransition } from 'xstate';
 import { mintMachine, type MintInput } from '../../machines/mint';
 import { redemptionMachine, type RedemptionInput } from '../../machines/redemption';
-import type { CommittedTransition, FlowHost } from '../../machines/host/flow-host';
+import type { CommittedTransition, FlowHost } from '../../runtime/flow-host';
 import { MINT_MACHINE_VERSION } from '../../machines/mint';
-import { REDACTED, checkInspectUrl, isSecretName, sanitizeForInspection, startLiveInspection } from '../../machines/host/live-inspection';
+import { REDACTED, checkInspectUrl, isSecretName, sanitizeForInspection, startLiveInspection } from '../../runtime/live-inspection';
 import { BRIDGE_HOST, type InspectorBridge, startInspectorBridge } from '../../server/inspect-server';
 
 /** A FlowHost as far as live inspection uses it: the test fires transitions by hand. */

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { type FakeAlpaca, startFakeAlpaca } from '../../alpaca/fake-alpaca';
 import { type SandboxChain, startSandboxChain } from '../../chain/sandbox-chain';
 import { startDevnet } from '../../chain/devnet';
-import { AdjustableClock } from '../../machines/host/clock';
+import { AdjustableClock } from '../../core/clock';
 import type { ServiceConfig } from '../../server/config';
 import { type IssuanceOptions, type IssuanceService, startIssuanceService } from '../../server/issuance-service';
 import type { Service } from '../../server/service';

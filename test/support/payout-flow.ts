@@ -1,6 +1,6 @@
 import { assign, cancel, raise, setup } from 'xstate';
 import type { FlowModule } from '../../server/service';
-import type { EffectAdapter } from '../../machines/host/effect-adapter';
+import type { EffectAdapter } from '../../runtime/effect-adapter';
 
 /**
  * A small flow used to test the host on its own: it counts, asks for one effect (a payout), and

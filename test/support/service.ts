@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AdjustableClock } from '../../machines/host/clock';
+import { AdjustableClock } from '../../core/clock';
 import type { ServiceConfig } from '../../server/config';
 import { type FlowModule, type Service, startService } from '../../server/service';
 import { signRequest } from '../../server/auth';

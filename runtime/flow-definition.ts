@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
-import type { DomainError } from './errors';
+import type { DomainError } from '../core/errors';
 
 /** A flow as stored: the persisted snapshot and where it stands. */
 export interface StoredFlow {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../../persistence/database';
+import { isPostgres } from '../persistence/database';
 import type { FlowDefinition } from './flow-definition';
 
 export interface RestoreSummary {

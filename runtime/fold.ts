@@ -1,5 +1,5 @@
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
-import type { JournalEntry } from '../../persistence/journal';
+import type { JournalEntry } from '../persistence/journal';
 import type { FlowDefinition } from './flow-definition';
 import { FLOW_STARTED, type FlowEvent } from './flow-host';
 

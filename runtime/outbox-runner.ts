@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { readJson } from '../../persistence/database';
+import { readJson } from '../persistence/database';
 import { backoffDelay } from './backoff';
-import { type Clock, iso } from './clock';
+import { type Clock, iso } from '../core/clock';
 import { type EffectAdapters, type EffectContext, PermanentEffectError } from './effect-adapter';
-import { EventNotAcceptedError } from './errors';
+import { EventNotAcceptedError } from '../core/errors';
 import type { FlowEvent, FlowHost } from './flow-host';
-import { failpoint } from './failpoints';
-import { loggableError, sanitized } from './safe-error';
+import { failpoint } from '../core/failpoints';
+import { loggableError, sanitized } from '../core/safe-error';
 
 export interface OutboxRunnerOptions {
   pollMs?: number;

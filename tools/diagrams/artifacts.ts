@@ -1,10 +1,10 @@
 import type { AnyStateMachine } from 'xstate';
-import { mintMachine } from '../mint';
-import { redemptionMachine } from '../redemption';
+import { mintMachine } from '../../machines/mint';
+import { redemptionMachine } from '../../machines/redemption';
 import { toDot } from './dot';
 import { machineDiagram } from './graph';
 import { toMermaid } from './mermaid';
-import { toStudioJson } from './studio';
+import { toStudioJson } from '../../runtime/studio/studio';
 import { renderSvg } from './svg';
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { toStudioConfig } from '../diagrams/studio';
+import { toStudioConfig } from './studio/studio';
 import type { CommittedTransition, FlowHost } from './flow-host';
 
 /**

@@ -1,4 +1,4 @@
-import { ALPACA_DECIMALS, fromBaseUnits, toBaseUnits } from '../../chain/amounts';
+import { ALPACA_DECIMALS, fromBaseUnits, toBaseUnits } from './amounts';
 
 /**
  * Limits and the quantities they bound are Alpaca quantities (decimal strings, at most 9 places);

@@ -1,7 +1,7 @@
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
-import { NEEDS_OPERATOR_TAG } from '../host/flow-definition';
-import { guardName } from './names';
+import { NEEDS_OPERATOR_TAG } from '../../runtime/flow-definition';
+import { guardName } from '../../runtime/studio/names';
 
 /**
  * One machine as the diagram renderers see it: a tree of states and a flat, ordered list of edges.

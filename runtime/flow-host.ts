@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { newId } from '../../persistence/ids';
-import { appendToJournal, type JournalEntry } from '../../persistence/journal';
-import { GENESIS_HASH } from '../../persistence/journal-hash';
-import { isPostgres, readJson } from '../../persistence/database';
-import { GroupCommit, insertAppendOnly } from '../../persistence/group-commit';
-import { isUniqueViolation, isWriteContention } from '../../persistence/errors';
-import { type Clock, iso, systemClock } from './clock';
-import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from './errors';
+import { newId } from '../core/ids';
+import { appendToJournal, type JournalEntry } from '../persistence/journal';
+import { GENESIS_HASH } from '../persistence/journal-hash';
+import { isPostgres, readJson } from '../persistence/database';
+import { GroupCommit, insertAppendOnly } from '../persistence/group-commit';
+import { isUniqueViolation, isWriteContention } from '../persistence/errors';
+import { type Clock, iso, systemClock } from '../core/clock';
+import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from '../core/errors';
 import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
 import { KeyedQueue } from './keyed-queue';
-import { failpoint } from './failpoints';
+import { failpoint } from '../core/failpoints';
 import { type RestoreSummary, restoreActiveFlows } from './restore';
 
 export interface FlowEvent {

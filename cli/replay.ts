@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../server/config';
 import { databaseConfig } from '../server/service';
 import { FLOW_DEFINITIONS } from '../server/flows/definitions';
-import { openDatabase } from './database';
-import { checkViews, rebuildViews, type SnapshotMismatch, verifySnapshots } from './replay';
+import { openDatabase } from '../persistence/database';
+import { checkViews, rebuildViews, type SnapshotMismatch, verifySnapshots } from '../persistence/replay';
 
 /** The database the service would open with this environment (`DATA_DIR` / `DATABASE_URL`). */
 export function openConfiguredDatabase(env: NodeJS.ProcessEnv = process.env): Promise<Knex> {

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { readJson } from '../../persistence/database';
-import type { Clock } from './clock';
-import { EventNotAcceptedError, FlowNotFoundError } from './errors';
+import { readJson } from '../persistence/database';
+import type { Clock } from '../core/clock';
+import { EventNotAcceptedError, FlowNotFoundError } from '../core/errors';
 import type { FlowEvent, FlowHost } from './flow-host';
-import { loggableError } from './safe-error';
+import { loggableError } from '../core/safe-error';
 
 class TimerGone extends Error {}
 

@@ -1,8 +1,10 @@
+import { knexOf } from '../persistence/transaction';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { monotonicFactory } from 'ulid';
 import { redemptionFlowId } from '../chain/transfer-poller';
-import { FlowHost, type FlowEvent } from '../runtime/flow-host';
+import { FlowHost } from '../runtime/flow-host';
+import type { FlowEvent } from '../persistence/flow-definition';
 import type { MintInput } from '../machines/mint';
 import type { RedemptionInput } from '../machines/redemption';
 import { GENESIS_HASH, hashedFieldsOfRow, journalRowHash } from '../persistence/journal-hash';
@@ -68,14 +70,14 @@ interface Template {
 async function answerEffect(host: FlowHost, db: Knex, flowId: string, effectType: string, event: FlowEvent): Promise<void> {
   const row = await db('outbox').where({ flow_id: flowId, type: effectType, status: 'pending' }).first();
   if (!row) throw new Error(`${flowId}: no pending ${effectType}`);
-  await host.send(flowId, event, { causationId: row.effect_id, within: async (trx) => void (await trx('outbox').where({ effect_id: row.effect_id }).update({ status: 'done', lease_until: 0, updated_at: new Date().toISOString() })) });
+  await host.send(flowId, event, { causationId: row.effect_id, within: async (tx) => void (await knexOf(tx)('outbox').where({ effect_id: row.effect_id }).update({ status: 'done', lease_until: 0, updated_at: new Date().toISOString() })) });
 }
 
 /** Fires a timer the way the timer scheduler does: its row is deleted in the event's transaction. */
 async function fireTimer(host: FlowHost, db: Knex, flowId: string, sendId: string): Promise<void> {
   const row = await db('timers').where({ flow_id: flowId, send_id: sendId }).first();
   if (!row) throw new Error(`${flowId}: no timer ${sendId}`);
-  await host.send(flowId, JSON.parse(row.event), { causationId: row.timer_id, within: async (trx) => void (await trx('timers').where({ timer_id: row.timer_id }).delete()) });
+  await host.send(flowId, JSON.parse(row.event), { causationId: row.timer_id, within: async (tx) => void (await knexOf(tx)('timers').where({ timer_id: row.timer_id }).delete()) });
 }
 
 async function seedMint(host: FlowHost, db: Knex, kind: Kind): Promise<Template> {
@@ -147,7 +149,8 @@ async function seedRedemption(host: FlowHost, db: Knex, kind: Kind): Promise<Tem
   // As the transfer poller starts it: the detected transfer is recorded with the flow's first event.
   await host.start('redemption', flowId, input, {
     correlationId: txHash,
-    within: async (trx) => {
+    within: async (tx) => {
+          const trx = knexOf(tx);
       await trx('detected_transfers').insert({ network: 'base', tx_hash: txHash, log_index: 0, vault_address: VAULT, block_number: 1300, block_hash: '0x' + 'ab'.repeat(32), flow_id: flowId, status: 'live', detected_at: new Date().toISOString() });
     },
   });

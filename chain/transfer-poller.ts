@@ -1,3 +1,4 @@
+import { knexOf } from '../persistence/transaction';
 import type { Knex } from 'knex';
 import type { Lease } from '../persistence/lease';
 import { AbiCoder, ZeroAddress, getAddress, id, zeroPadValue } from 'ethers';
@@ -201,7 +202,8 @@ export class TransferPoller {
       };
       await this.host.start('redemption', flowId, input, {
         correlationId: log.transactionHash,
-        within: async (trx) => {
+        within: async (tx) => {
+          const trx = knexOf(tx);
           const row = { network: asset.network, tx_hash: log.transactionHash, log_index: log.index, vault_address: vault, block_number: log.blockNumber, block_hash: log.blockHash, flow_id: flowId, status: 'live', detected_at: iso(this.clock.now()) };
           if (seen) await trx('detected_transfers').where({ network: asset.network, tx_hash: log.transactionHash, log_index: log.index }).update(row);
           else await trx('detected_transfers').insert(row);
@@ -250,7 +252,8 @@ export class TransferPoller {
       }
       await this.host
         .send(t.flow_id, { type: 'TRANSFER_ORPHANED', blockNumber: Number(t.block_number) }, {
-          within: async (trx) => {
+          within: async (tx) => {
+          const trx = knexOf(tx);
             await trx('detected_transfers').where({ network: t.network, tx_hash: t.tx_hash, log_index: t.log_index }).update({ status: 'orphaned' });
           },
         })

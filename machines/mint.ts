@@ -144,6 +144,7 @@ export const mintMachine = setup({
   initial: 'awaitingJournal',
   states: {
     awaitingJournal: {
+      tags: ['journalUnconfirmed'],
       description: 'Accepted; Alpaca is journaling the shares to the issuer and will confirm or reject.',
       entry: raise({ type: 'JOURNAL_CONFIRMATION_TIMED_OUT' }, { delay: 'journalTimeout', id: 'journalTimeout' }),
       exit: cancel('journalTimeout'),
@@ -158,7 +159,7 @@ export const mintMachine = setup({
     },
     journalOverdue: {
       description: 'No confirmation within the configured time. A late confirm is still honoured; an operator may close it.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'journalUnconfirmed'],
       on: {
         JOURNAL_CONFIRMED: [
           { guard: 'aboveApprovalThreshold', target: 'awaitingApproval', actions: [{ type: 'recordJournal', params: { status: 'completed' } }, 'recordApprovalThreshold'] },
@@ -168,11 +169,11 @@ export const mintMachine = setup({
         OPERATOR_CLOSE: 'closedByOperator',
       },
     },
-    journalRejected: { type: 'final', description: 'Alpaca rejected the journal: nothing is minted.' },
-    closedByOperator: { type: 'final' },
+    journalRejected: { type: 'final', tags: ['mintAbandoned'], description: 'Alpaca rejected the journal: nothing is minted.' },
+    closedByOperator: { type: 'final', tags: ['mintAbandoned'] },
     awaitingApproval: {
       description: 'The journal is confirmed and the quantity is above the approval threshold. Nothing is signed until two different operators approve (four eyes), or one rejects.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'approvalPending', 'journaledNotMinted'],
       initial: 'pending',
       states: {
         pending: {
@@ -180,6 +181,7 @@ export const mintMachine = setup({
           on: { OPERATOR_APPROVE: { target: 'endorsed', actions: 'recordApproval' } },
         },
         endorsed: {
+          tags: ['secondApprovalPending'],
           description: 'One operator approved; a different operator must approve too.',
           on: { OPERATOR_APPROVE: { guard: 'anotherOperator', target: '#mint.minting', actions: 'recordCountersignature' } },
         },
@@ -187,10 +189,12 @@ export const mintMachine = setup({
       on: { OPERATOR_REJECT: { target: 'rejectedByOperator', actions: 'recordRejection' } },
     },
     rejectedByOperator: {
+      tags: ['mintAbandoned'],
       type: 'final',
       description: 'An operator rejected the mint after the journal: nothing is minted. The shares Alpaca journaled to the issuer are settled with Alpaca by hand.',
     },
     minting: {
+      tags: ['journaledNotMinted'],
       description: 'Shares are ours: mint on chain until it is done or an operator is needed.',
       initial: 'submitting',
       states: {
@@ -238,12 +242,12 @@ export const mintMachine = setup({
     },
     mintSubmissionFailed: {
       description: 'The transaction could not be confirmed within the retry budget (node unreachable, stuck). The same signed transaction is resumed on retry, never a second one.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'journaledNotMinted'],
       on: { OPERATOR_RETRY_MINT: { target: 'minting', actions: 'clearFailure' } },
     },
     mintReverted: {
       description: 'The vault refused the mint (role, certification, freeze). Fix the cause, then retry with a new transaction.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'journaledNotMinted'],
       on: {
         OPERATOR_RETRY_MINT: { target: 'minting', actions: ['clearFailure', assign({ mintAttempt: ({ context }) => context.mintAttempt + 1 })] },
       },

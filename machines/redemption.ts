@@ -179,30 +179,31 @@ export const redemptionMachine = setup({
     },
     reappearedAfterReorg: {
       description: 'A transfer we had already acted on was reorganised away and then mined again. Held until an operator reconciles it with the earlier flow.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETRY: 'callingAlpaca', OPERATOR_RETURN_TO_SENDER: 'returningTokens', OPERATOR_CLOSE: 'closedByOperator', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     unknownSender: {
       description: 'The sender is not a wallet registered to any linked AP. Held; never redeemed automatically.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETURN_TO_SENDER: 'returningTokens', OPERATOR_CLOSE: 'closedByOperator', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     belowAlpacaPrecision: {
       description: 'Less than 1e-9 of a share: nothing Alpaca can redeem. Held as dust.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETURN_TO_SENDER: 'returningTokens', OPERATOR_CLOSE: 'closedByOperator', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     assetHalted: {
       description: 'The asset was halted when the transfer arrived. Held until an operator decides.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETRY: 'callingAlpaca', OPERATOR_RETURN_TO_SENDER: 'returningTokens', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     dailyCapExceeded: {
       description: "The transfer would take the asset's redemptions today over its daily cap. Held, Alpaca not called, until an operator releases it (retry) or returns the tokens.",
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETRY: { target: 'callingAlpaca', actions: 'clearFailure' }, OPERATOR_RETURN_TO_SENDER: 'returningTokens', TRANSFER_ORPHANED: 'withdrawnByReorg' },
     },
     callingAlpaca: {
+      tags: ['redeemAtAlpaca'],
       entry: {
         type: 'requestRedemption',
         params: ({ context }) => ({
@@ -226,10 +227,11 @@ export const redemptionMachine = setup({
     },
     redeemAttemptsExhausted: {
       description: 'Alpaca could not be reached within the retry budget. Retrying reuses the same issuer request id and Idempotency-Key.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemAtAlpaca'],
       on: { OPERATOR_RETRY: { target: 'callingAlpaca', actions: 'clearFailure' }, TRANSFER_ORPHANED: 'transferOrphaned' },
     },
     awaitingAlpaca: {
+      tags: ['redeemAtAlpaca'],
       description: 'Alpaca accepted the redemption and journals the shares back to the AP; we poll until it is completed.',
       entry: raise({ type: 'ALPACA_DEADLINE_PASSED' }, { delay: 'alpacaDeadline', id: 'alpacaDeadline' }),
       exit: cancel('alpacaDeadline'),
@@ -256,12 +258,12 @@ export const redemptionMachine = setup({
     },
     alpacaOverdue: {
       description: 'Alpaca has not reported completion by the deadline. Nothing burnt; polling resumes on retry.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemAtAlpaca'],
       on: { OPERATOR_RETRY: { target: 'awaitingAlpaca', actions: 'clearFailure' }, TRANSFER_ORPHANED: 'transferOrphaned' },
     },
     alpacaRejected: {
       description: 'Alpaca rejected the redemption (undocumented case). The tokens stay in the redemption wallet until an operator returns them or retries with a new issuer request id.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: {
         OPERATOR_RETURN_TO_SENDER: 'returningTokens',
         OPERATOR_RETRY: { target: 'callingAlpaca', actions: ['clearFailure', assign({ redeemAttempt: ({ context }) => context.redeemAttempt + 1 })] },
@@ -269,6 +271,7 @@ export const redemptionMachine = setup({
       },
     },
     burning: {
+      tags: ['awaitingBurn'],
       initial: 'submitting',
       states: {
         submitting: {
@@ -302,20 +305,21 @@ export const redemptionMachine = setup({
     },
     insufficientInventory: {
       description: 'The receipts we hold do not back this burn. Nothing burnt.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'awaitingBurn'],
       on: { OPERATOR_RETRY: { target: 'burning', actions: 'clearFailure' } },
     },
     burnReverted: {
       description: 'The vault refused the burn. Fix the cause, then retry with a new transaction.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'awaitingBurn'],
       on: { OPERATOR_RETRY: { target: 'burning', actions: ['clearFailure', assign({ burnAttempt: ({ context }) => context.burnAttempt + 1 })] } },
     },
     burnStalled: {
       description: 'The burn transaction could not be confirmed within the budget; retry resumes the same signed transaction.',
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'awaitingBurn'],
       on: { OPERATOR_RETRY: { target: 'burning', actions: 'clearFailure' } },
     },
     returningTokens: {
+      tags: ['redeemNotRequested'],
       entry: {
         type: 'returnTokensToSender',
         params: ({ context }) => ({ intentId: `return:${context.txHash}:${context.logIndex}`, network: context.network, vaultAddress: context.vaultAddress, recipient: context.sender, amountUnits: context.amountUnits }),
@@ -326,7 +330,7 @@ export const redemptionMachine = setup({
       },
     },
     returnFailed: {
-      tags: ['needsOperator'],
+      tags: ['needsOperator', 'redeemNotRequested'],
       on: { OPERATOR_RETRY: { target: 'returningTokens', actions: 'clearFailure' } },
     },
     transferOrphaned: {
@@ -334,9 +338,9 @@ export const redemptionMachine = setup({
       tags: ['needsOperator'],
       on: { OPERATOR_CLOSE: 'closedByOperator' },
     },
-    withdrawnByReorg: { type: 'final', description: 'The transfer vanished in a reorg before anything was done about it.' },
-    returnedToSender: { type: 'final' },
-    closedByOperator: { type: 'final' },
-    completed: { type: 'final' },
+    withdrawnByReorg: { type: 'final', tags: ['redeemNotRequested'], description: 'The transfer vanished in a reorg before anything was done about it.' },
+    returnedToSender: { type: 'final', tags: ['redeemNotRequested'] },
+    closedByOperator: { type: 'final', tags: ['redeemClosed'] },
+    completed: { type: 'final', tags: ['burnRecorded'] },
   },
 });

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import knex, { Knex } from 'knex';
 import { migrationSource } from './migrations';
 
+/** The database handle code outside persistence/ holds to build stores with; only stores query it. */
+export type Database = Knex;
+
 /** Where the journal lives. SQLite (a file, WAL) is the embedded default; PostgreSQL uses the same Knex code. */
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }

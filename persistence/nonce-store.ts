@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { NonceStore } from '../server/auth/nonce-store';
 import { isUniqueViolation } from './errors';
 
 /** Signature nonces in the database, so every instance behind a load balancer sees the same replays. */
-export class KnexNonceStore implements NonceStore {
+/** Fits server/auth's NonceStore. */
+export class KnexNonceStore {
   private lastSweep = 0;
 
   constructor(private readonly db: Knex, private readonly now: () => number = Date.now) {}

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnyMachineSnapshot } from 'xstate';
-import type { FlowDefinition } from '../runtime/flow-definition';
-import { applyEntry } from '../runtime/fold';
-import { toStoredFlow, fromFlowRow } from '../runtime/flow-host';
+import type { FlowDefinition } from './flow-definition';
+import { applyEntry } from './fold';
+import { toStoredFlow, fromFlowRow } from './flow-store';
 import { readWholeJournal, readFlowJournal } from './journal';
 import { projectRegistryEvent, REGISTRY_VIEWS } from './registry/projection';
 

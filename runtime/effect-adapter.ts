@@ -1,5 +1,5 @@
 import type { BackoffPolicy } from './backoff';
-import type { FlowEvent } from './flow-host';
+import type { FlowEvent } from '../persistence/flow-definition';
 
 export interface EffectContext {
   /** The outbox row id: pass it on as the idempotency key of whatever the effect does. */

@@ -8,24 +8,19 @@ import { GroupCommit, insertAppendOnly } from '../persistence/group-commit';
 import { isUniqueViolation, isWriteContention } from '../persistence/errors';
 import { type Clock, iso, systemClock } from '../core/clock';
 import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from '../core/errors';
-import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
+import { FLOW_STARTED, type FlowDefinition, type FlowEvent, type StoredFlow } from '../persistence/flow-definition';
+import { flowRow, fromFlowRow, toStoredFlow } from '../persistence/flow-store';
+import { asTx, type Tx } from '../persistence/transaction';
 import { KeyedQueue } from './keyed-queue';
 import { failpoint } from '../core/failpoints';
 import { type RestoreSummary, restoreActiveFlows } from './restore';
-
-export interface FlowEvent {
-  type: string;
-  [key: string]: unknown;
-}
 
 export interface SendOptions {
   correlationId?: string;
   causationId?: string;
   /** Extra writes that must commit with this event (an idempotency row, marking an outbox row done). */
-  within?: (trx: Knex.Transaction) => Promise<void>;
+  within?: (tx: Tx) => Promise<void>;
 }
-
-export const FLOW_STARTED = 'flow.started';
 
 /** What a commit left for the runners: outbox rows to perform, the earliest timer it set. */
 export interface CommitNotice {
@@ -117,7 +112,7 @@ export class FlowHost {
           }, GENESIS_HASH);
           stored = toStoredFlow(def, flowId, 1, snapshot, now, now);
           await trx('flows').insert(flowRow(stored, entry.hash));
-          await options.within?.(trx);
+          await options.within?.(asTx(trx));
           notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
           await def.project?.(trx, stored, now);
         });
@@ -211,7 +206,7 @@ export class FlowHost {
         .where({ flow_id: flowId, seq: current.seq })
         .update(flowRow(stored, entry.hash));
       if (updated !== 1) throw new ConcurrencyConflictError(flowId);
-      await options.within?.(trx);
+      await options.within?.(asTx(trx));
       await this.supersedeEffects(trx, flowId, stored.state);
       notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
       await def.project?.(trx, stored, now);
@@ -280,51 +275,4 @@ export class FlowHost {
   private notifyCommitted(notice: CommitNotice): void {
     for (const l of this.committedListeners) l(notice);
   }
-}
-
-export function toStoredFlow(def: FlowDefinition, flowId: string, seq: number, snapshot: AnyMachineSnapshot, createdAt: string, updatedAt: string): StoredFlow {
-  const persisted = def.machine.getPersistedSnapshot(snapshot) as unknown as StoredFlow['snapshot'];
-  return {
-    flowId,
-    flowType: def.type,
-    seq,
-    state: stateName(snapshot.value),
-    status: snapshot.status as StoredFlow['status'],
-    needsOperator: snapshot.hasTag(NEEDS_OPERATOR_TAG),
-    snapshot: JSON.parse(JSON.stringify(persisted)),
-    machineVersion: def.version,
-    createdAt,
-    updatedAt,
-  };
-}
-
-function flowRow(f: StoredFlow, journalHash: string) {
-  return {
-    journal_hash: journalHash,
-    flow_id: f.flowId,
-    flow_type: f.flowType,
-    seq: f.seq,
-    state: f.state,
-    status: f.status,
-    needs_operator: f.needsOperator,
-    snapshot: JSON.stringify(f.snapshot),
-    machine_version: f.machineVersion,
-    created_at: f.createdAt,
-    updated_at: f.updatedAt,
-  };
-}
-
-export function fromFlowRow(row: any): StoredFlow {
-  return {
-    flowId: row.flow_id,
-    flowType: row.flow_type,
-    seq: Number(row.seq),
-    state: row.state,
-    status: row.status,
-    needsOperator: Boolean(row.needs_operator),
-    snapshot: readJson(row.snapshot),
-    machineVersion: row.machine_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }

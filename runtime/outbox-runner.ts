@@ -1,3 +1,4 @@
+import { knexOf } from '../persistence/transaction';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { readJson } from '../persistence/database';
@@ -5,7 +6,8 @@ import { backoffDelay } from './backoff';
 import { type Clock, iso } from '../core/clock';
 import { type EffectAdapters, type EffectContext, PermanentEffectError } from './effect-adapter';
 import { EventNotAcceptedError } from '../core/errors';
-import type { FlowEvent, FlowHost } from './flow-host';
+import type { FlowEvent } from '../persistence/flow-definition';
+import type { FlowHost } from './flow-host';
 import { failpoint } from '../core/failpoints';
 import { loggableError, sanitized } from '../core/safe-error';
 
@@ -267,7 +269,7 @@ export class OutboxRunner {
     try {
       await this.host.send(row.flow_id, event, {
         causationId: row.effect_id,
-        within: (trx) => this.close(trx, row.effect_id, status, error),
+        within: (tx) => this.close(knexOf(tx), row.effect_id, status, error),
       });
     } catch (err) {
       if (!(err instanceof EventNotAcceptedError)) throw err;

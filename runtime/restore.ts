@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { isPostgres } from '../persistence/database';
-import type { FlowDefinition } from './flow-definition';
+import type { FlowDefinition } from '../persistence/flow-definition';
 
 export interface RestoreSummary {
   active: number;

@@ -1,9 +1,11 @@
+import { knexOf } from '../persistence/transaction';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { readJson } from '../persistence/database';
 import type { Clock } from '../core/clock';
 import { EventNotAcceptedError, FlowNotFoundError } from '../core/errors';
-import type { FlowEvent, FlowHost } from './flow-host';
+import type { FlowEvent } from '../persistence/flow-definition';
+import type { FlowHost } from './flow-host';
 import { loggableError } from '../core/safe-error';
 
 class TimerGone extends Error {}
@@ -46,7 +48,8 @@ export class TimerScheduler {
       try {
         await this.host.send(row.flow_id, event, {
           causationId: row.timer_id,
-          within: async (trx) => {
+          within: async (tx) => {
+          const trx = knexOf(tx);
             // Another instance fired it first (or the flow cancelled it): this event must not count twice.
             const deleted = await trx('timers').where({ timer_id: row.timer_id }).delete();
             if (deleted !== 1) throw new TimerGone();

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock';
 import type { EffectAdapters } from '../runtime/effect-adapter';
-import type { FlowDefinition } from '../runtime/flow-definition';
+import type { FlowDefinition } from '../persistence/flow-definition';
 import { FlowHost } from '../runtime/flow-host';
 import { OutboxRunner, type OutboxRunnerOptions } from '../runtime/outbox-runner';
 import { TimerScheduler } from '../runtime/timer-scheduler';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { StoredFlow } from '../../runtime/flow-definition';
+import type { StoredFlow } from '../flow-definition';
 import type { MintContext } from '../../machines/mint';
 
 export const MINT_VIEWS = ['mint_view', 'receipt_inventory'];

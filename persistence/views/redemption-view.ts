@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { StoredFlow } from '../../runtime/flow-definition';
+import type { StoredFlow } from '../flow-definition';
 import { type RedemptionContext, redemptionIssuerRequestId } from '../../machines/redemption';
 
 export const REDEMPTION_VIEWS = ['redemption_view'];

@@ -1,4 +1,4 @@
-import type { FlowDefinition } from '../../runtime/flow-definition';
+import type { FlowDefinition } from '../../persistence/flow-definition';
 import { mintDefinition } from './mint';
 import { redemptionDefinition } from './redemption';
 

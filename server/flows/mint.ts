@@ -6,7 +6,7 @@ import { MINT_MACHINE_VERSION, mintMachine } from '../../machines/mint';
 import { MINT_VIEWS, projectMint } from '../../persistence/views/mint-view';
 import { mintRoutes } from '../routes/mint';
 import type { FlowModule } from '../service';
-import type { FlowDefinition } from '../../runtime/flow-definition';
+import type { FlowDefinition } from '../../persistence/flow-definition';
 import { MintAdmission } from '../controls/mint-admission';
 import { explainMintRefusal } from '../controls/approvals';
 

@@ -2,7 +2,7 @@ import type { AlpacaClient } from '../../alpaca/client';
 import { redemptionAlpacaEffects } from '../../alpaca/redemption-effects';
 import type { ChainConnection } from '../../chain/chain-connection';
 import { redemptionChainEffects } from '../../chain/redemption-effects';
-import type { FlowDefinition } from '../../runtime/flow-definition';
+import type { FlowDefinition } from '../../persistence/flow-definition';
 import { REDEMPTION_MACHINE_VERSION, redemptionMachine } from '../../machines/redemption';
 import { projectRedemption, REDEMPTION_VIEWS } from '../../persistence/views/redemption-view';
 import type { FlowModule } from '../service';

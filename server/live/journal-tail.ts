@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AnyMachineSnapshot } from 'xstate';
-import { type FlowDefinition, NEEDS_OPERATOR_TAG, stateName } from '../../runtime/flow-definition';
-import { applyEntry } from '../../runtime/fold';
+import { type FlowDefinition, NEEDS_OPERATOR_TAG, stateName } from '../../persistence/flow-definition';
+import { applyEntry } from '../../persistence/fold';
 import { type JournalEntry, toJournalEntry } from '../../persistence/journal';
 
 /** One committed journal entry as the live stream carries it. */

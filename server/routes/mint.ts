@@ -1,3 +1,4 @@
+import { knexOf } from '../../persistence/transaction';
 import crypto from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { ZodError, type ZodType } from 'zod';
@@ -106,7 +107,7 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
     };
     try {
       // The risk controls are checked in the accepting transaction: a refusal writes nothing.
-      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId, within: (trx) => admission.admit(trx, asset, req.qty) });
+      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId, within: (tx) => admission.admit(knexOf(tx), asset, req.qty) });
       ctx.body = { issuer_request_id: input.issuerRequestId, status: 'created' };
     } catch (err) {
       if (!(err instanceof FlowAlreadyExistsError)) throw err;

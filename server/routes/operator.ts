@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { type Clock, iso, systemClock } from '../../core/clock';
 import { DomainError, EventNotAcceptedError } from '../../core/errors';
 import type { FlowHost } from '../../runtime/flow-host';
-import type { StoredFlow } from '../../runtime/flow-definition';
+import type { StoredFlow } from '../../persistence/flow-definition';
 import { type JournalEntry, readFlowJournal } from '../../persistence/journal';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../../persistence/registry/assets';

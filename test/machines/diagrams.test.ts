@@ -8,7 +8,7 @@ import { machineDiagram } from '../../tools/diagrams/graph';
 import { mermaidId, toMermaid } from '../../tools/diagrams/mermaid';
 import { README_END, README_START, readmeBlock, replaceReadmeBlock } from '../../tools/diagrams/readme-block';
 import { renderSvg } from '../../tools/diagrams/svg';
-import { NEEDS_OPERATOR_TAG } from '../../runtime/flow-definition';
+import { NEEDS_OPERATOR_TAG } from '../../persistence/flow-definition';
 import { type MachineShape, machineShape } from './machine-shape';
 
 const ROOT = path.resolve(__dirname, '..', '..');

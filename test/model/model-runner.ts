@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type AnyStateMachine, type EventObject, transition } from 'xstate';
 import { getShortestPaths, getSimplePaths, type StatePath } from 'xstate/graph';
-import { stateName } from '../../runtime/flow-definition';
+import { stateName } from '../../persistence/flow-definition';
 import type { Service } from '../../server/service';
 
 /**

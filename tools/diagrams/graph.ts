@@ -1,6 +1,6 @@
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
-import { NEEDS_OPERATOR_TAG } from '../../runtime/flow-definition';
+import { NEEDS_OPERATOR_TAG } from '../../persistence/flow-definition';
 import { guardName } from '../../runtime/studio/names';
 
 /**

@@ -2,6 +2,15 @@ import type { Knex } from 'knex';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { DomainError } from '../core/errors';
 
+/** An event as the host and the journal carry it (each machine's own union narrows it). */
+export interface FlowEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** The journal type of a flow's first row, whose payload holds the machine's input. */
+export const FLOW_STARTED = 'flow.started';
+
 /** A flow as stored: the persisted snapshot and where it stands. */
 export interface StoredFlow {
   flowId: string;

@@ -1,7 +1,7 @@
 import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
-import type { JournalEntry } from '../persistence/journal';
+import type { JournalEntry } from './journal';
 import type { FlowDefinition } from './flow-definition';
-import { FLOW_STARTED, type FlowEvent } from './flow-host';
+import { FLOW_STARTED, type FlowEvent } from './flow-definition';
 
 /** Applies one journal entry to a flow's snapshot, exactly as the host did when it was recorded. */
 export function applyEntry(def: FlowDefinition, snapshot: AnyMachineSnapshot | undefined, entry: JournalEntry): AnyMachineSnapshot {

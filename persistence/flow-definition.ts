@@ -19,6 +19,8 @@ export interface StoredFlow {
   state: string;
   status: 'active' | 'done' | 'error' | 'stopped';
   needsOperator: boolean;
+  /** The tags of the current state (machines/tags.ts): what other code may know of where the flow stands. */
+  tags: string[];
   snapshot: { value: unknown; context: any; status: string };
   machineVersion: string;
   createdAt: string;

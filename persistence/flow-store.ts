@@ -1,5 +1,6 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { readJson } from './database';
+import { decodeTags, encodeTags } from './flow-tags';
 import { type FlowDefinition, type StoredFlow, NEEDS_OPERATOR_TAG, stateName } from './flow-definition';
 
 /** The `flows` table's rows: one per flow, its current snapshot and where it stands. */
@@ -13,6 +14,7 @@ export function toStoredFlow(def: FlowDefinition, flowId: string, seq: number, s
     state: stateName(snapshot.value),
     status: snapshot.status as StoredFlow['status'],
     needsOperator: snapshot.hasTag(NEEDS_OPERATOR_TAG),
+    tags: [...snapshot.tags].sort(),
     snapshot: JSON.parse(JSON.stringify(persisted)),
     machineVersion: def.version,
     createdAt,
@@ -29,6 +31,7 @@ export function flowRow(f: StoredFlow, journalHash: string) {
     state: f.state,
     status: f.status,
     needs_operator: f.needsOperator,
+    tags: encodeTags(f.tags),
     snapshot: JSON.stringify(f.snapshot),
     machine_version: f.machineVersion,
     created_at: f.createdAt,
@@ -44,6 +47,7 @@ export function fromFlowRow(row: any): StoredFlow {
     state: row.state,
     status: row.status,
     needsOperator: Boolean(row.needs_operator),
+    tags: decodeTags(row.tags),
     snapshot: readJson(row.snapshot),
     machineVersion: row.machine_version,
     createdAt: row.created_at,

@@ -8,6 +8,7 @@ import * as m006 from './006_leases';
 import * as m007 from './007_risk_controls';
 import * as m008 from './008_journal_hash_chain';
 import * as m009 from './009_flow_journal_hash';
+import * as m010 from './010_flow_tags';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '007_risk_controls': m007,
   '008_journal_hash_chain': m008,
   '009_flow_journal_hash': m009,
+  '010_flow_tags': m010,
 };
 
 /** Migrations are imported, not globbed from disk, so they run the same under tsx, compiled JS and bundlers. */

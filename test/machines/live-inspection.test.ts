@@ -194,7 +194,8 @@ describe('live inspection: only to this machine, never a secret', () => {
           flowId: 'mint-flow-1',
           definition: { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION },
           event,
-          flow: { flowId: 'mint-flow-1', flowType: 'mint', seq: 2, state: 'minting.confirming', status: 'active', needsOperator: false, snapshot: { value: { minting: 'confirming' }, context, status: 'active' }, machineVersion: MINT_MACHINE_VERSION, createdAt: '', updatedAt: '' },
+          flow: { flowId: 'mint-flow-1', flowType: 'mint', seq: 2, state: 'minting.confirming', status: 'active', needsOperator: false,
+      tags: [], snapshot: { value: { minting: 'confirming' }, context, status: 'active' }, machineVersion: MINT_MACHINE_VERSION, createdAt: '', updatedAt: '' },
         });
         await until(() => viewer.messages.some((m) => m.type === '@xstate.snapshot'), 'the snapshot');
         const stream = JSON.stringify(viewer.messages);

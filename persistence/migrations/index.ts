@@ -9,6 +9,7 @@ import * as m007 from './007_risk_controls';
 import * as m008 from './008_journal_hash_chain';
 import * as m009 from './009_flow_journal_hash';
 import * as m010 from './010_flow_tags';
+import * as m011 from './011_identity_columns';
 
 type Migration = { up(db: Knex): Promise<void>; down(db: Knex): Promise<void> };
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '008_journal_hash_chain': m008,
   '009_flow_journal_hash': m009,
   '010_flow_tags': m010,
+  '011_identity_columns': m011,
 };
 
 /** Migrations are imported, not globbed from disk, so they run the same under tsx, compiled JS and bundlers. */

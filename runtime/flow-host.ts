@@ -1,15 +1,15 @@
-import type { Knex } from 'knex';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
-import { newId } from '../core/ids';
 import { appendToJournal, type JournalEntry } from '../persistence/journal';
 import { GENESIS_HASH } from '../persistence/journal-hash';
-import { isPostgres, readJson } from '../persistence/database';
-import { GroupCommit, insertAppendOnly } from '../persistence/group-commit';
+import { type Database, isPostgres } from '../persistence/database';
+import { GroupCommit } from '../persistence/group-commit';
 import { isUniqueViolation, isWriteContention } from '../persistence/errors';
 import { type Clock, iso, systemClock } from '../core/clock';
 import { ConcurrencyConflictError, EventNotAcceptedError, FlowAlreadyExistsError, FlowNotFoundError } from '../core/errors';
 import { FLOW_STARTED, type FlowDefinition, type FlowEvent, type StoredFlow } from '../persistence/flow-definition';
-import { flowRow, fromFlowRow, toStoredFlow } from '../persistence/flow-store';
+import { FlowStore, toStoredFlow } from '../persistence/flow-store';
+import { OutboxStore } from '../persistence/outbox-store';
+import { TimerStore } from '../persistence/timer-store';
 import { asTx, type Tx } from '../persistence/transaction';
 import { KeyedQueue } from './keyed-queue';
 import { failpoint } from '../core/failpoints';
@@ -49,14 +49,20 @@ export class FlowHost {
   private readonly transitionListeners: Array<(t: CommittedTransition) => void> = [];
   /** Concurrent transitions of different flows share one commit (group commit). */
   readonly commits: GroupCommit;
+  private readonly flows: FlowStore;
+  private readonly outbox: OutboxStore;
+  private readonly timers: TimerStore;
 
   constructor(
-    private readonly db: Knex,
+    db: Database,
     definitions: FlowDefinition[],
     private readonly clock: Clock = systemClock,
   ) {
     for (const d of definitions) this.definitions.set(d.type, d);
     this.commits = new GroupCommit(db, { maxConcurrent: isPostgres(db) ? 4 : 1 });
+    this.flows = new FlowStore(db);
+    this.outbox = new OutboxStore(db);
+    this.timers = new TimerStore(db);
   }
 
   definition(flowType: string): FlowDefinition {
@@ -98,6 +104,7 @@ export class FlowHost {
       let notice!: CommitNotice;
       try {
         await this.commits.run(async (trx) => {
+          const tx = asTx(trx);
           // No read first: a flow that exists already fails the journal's unique (flow_id, seq) key.
           const entry = await appendToJournal(trx, {
             flowId,
@@ -111,9 +118,9 @@ export class FlowHost {
             machineVersion: def.version,
           }, GENESIS_HASH);
           stored = toStoredFlow(def, flowId, 1, snapshot, now, now);
-          await trx('flows').insert(flowRow(stored, entry.hash));
-          await options.within?.(asTx(trx));
-          notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
+          await this.flows.insert(tx, stored, entry.hash);
+          await options.within?.(tx);
+          notice = await this.writeEffects(tx, flowId, entry, actions, stored.state);
           await def.project?.(trx, stored, now);
         });
       } catch (err) {
@@ -144,9 +151,9 @@ export class FlowHost {
     });
   }
 
-  async get(flowId: string, db: Knex | Knex.Transaction = this.db): Promise<StoredFlow | undefined> {
-    const row = await db('flows').where({ flow_id: flowId }).first();
-    return row ? fromFlowRow(row) : undefined;
+  /** The flow as last committed; `reader` is a read pool to use instead of the writer (the request path). */
+  get(flowId: string, reader?: Database): Promise<StoredFlow | undefined> {
+    return this.flows.get(flowId, reader);
   }
 
   async require(flowId: string): Promise<StoredFlow> {
@@ -167,7 +174,7 @@ export class FlowHost {
    * in `outbox` and `timers`, so restoring means checking each one can be resumed by this build.
    */
   async restoreAll(): Promise<RestoreSummary> {
-    const summary = await restoreActiveFlows(this.db, (flowType) => this.definition(flowType));
+    const summary = await restoreActiveFlows({ flows: this.flows, outbox: this.outbox, timers: this.timers }, (flowType) => this.definition(flowType));
     this.notifyCommitted({ effects: true, timerDueAt: 0 });
     return summary;
   }
@@ -180,9 +187,10 @@ export class FlowHost {
     let stored!: StoredFlow;
     let notice!: CommitNotice;
     await this.commits.run(async (trx) => {
-      const row = await trx('flows').where({ flow_id: flowId }).first();
-      if (!row) throw new FlowNotFoundError(flowId);
-      const current = fromFlowRow(row);
+      const tx = asTx(trx);
+      const read = await this.flows.readForUpdate(tx, flowId);
+      if (!read) throw new FlowNotFoundError(flowId);
+      const current = read.flow;
       const def = this.definition(current.flowType);
       const snapshot = this.restoreSnapshot(def.machine, current);
       if (snapshot.status !== 'active' || !snapshot.can(event)) {
@@ -200,35 +208,23 @@ export class FlowHost {
         causationId: options.causationId ?? null,
         recordedAt: now,
         machineVersion: def.version,
-      }, row.journal_hash ?? undefined);
+      }, read.journalHash);
       stored = toStoredFlow(def, flowId, current.seq + 1, next, current.createdAt, now);
-      const updated = await trx('flows')
-        .where({ flow_id: flowId, seq: current.seq })
-        .update(flowRow(stored, entry.hash));
-      if (updated !== 1) throw new ConcurrencyConflictError(flowId);
-      await options.within?.(asTx(trx));
-      await this.supersedeEffects(trx, flowId, stored.state);
-      notice = await this.writeEffects(trx, flowId, entry, actions, stored.state);
+      if (!(await this.flows.update(tx, stored, entry.hash, current.seq))) throw new ConcurrencyConflictError(flowId);
+      await options.within?.(tx);
+      // An effect belongs to the state that asked for it. Once the flow has left that state (an operator
+      // decision, a reorg), an effect not yet performed must not be: a burn asked for before a transfer was
+      // orphaned, say. One already running finishes, and its result is refused by the flow.
+      await this.outbox.supersede(tx, flowId, stored.state, this.clock.now());
+      notice = await this.writeEffects(tx, flowId, entry, actions, stored.state);
       await def.project?.(trx, stored, now);
       await failpoint('host.beforeCommit');
     });
     return { stored, notice };
   }
 
-  /**
-   * An effect belongs to the state that asked for it. Once the flow has left that state (an operator
-   * decision, a reorg), an effect not yet performed must not be: a burn asked for before a transfer was
-   * orphaned, say. One already running finishes, and its result is refused by the flow.
-   */
-  private async supersedeEffects(trx: Knex.Transaction, flowId: string, state: string): Promise<void> {
-    await trx('outbox')
-      .where({ flow_id: flowId, status: 'pending' })
-      .andWhere('issued_in', '<>', state)
-      .update({ status: 'cancelled', last_error: `superseded: the flow moved on to ${state}`, updated_at: iso(this.clock.now()) });
-  }
-
   /** Named actions become outbox rows; delayed raises become timer rows; cancels delete them. */
-  private async writeEffects(trx: Knex.Transaction, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>, state: string): Promise<CommitNotice> {
+  private async writeEffects(tx: Tx, flowId: string, cause: JournalEntry, actions: Array<{ type: string; params?: unknown }>, state: string): Promise<CommitNotice> {
     const nowMs = this.clock.now();
     const notice: CommitNotice = { effects: false };
     for (const action of actions) {
@@ -236,37 +232,17 @@ export class FlowHost {
       if (action.type === 'xstate.raise' && params.delay !== undefined) {
         const sendId = String(params.id ?? params.event?.type);
         // A flow's first transition has no timers to replace.
-        if (cause.seq > 1) await trx('timers').where({ flow_id: flowId, send_id: sendId }).delete();
+        if (cause.seq > 1) await this.timers.cancel(tx, flowId, sendId);
         const dueAt = nowMs + Number(params.delay);
         notice.timerDueAt = Math.min(notice.timerDueAt ?? dueAt, dueAt);
-        await trx('timers').insert({
-          timer_id: newId(),
-          flow_id: flowId,
-          send_id: sendId,
-          event: JSON.stringify(params.event),
-          due_at: dueAt,
-          created_at: iso(nowMs),
-        });
+        await this.timers.set(tx, { flowId, sendId, event: params.event, dueAt }, nowMs);
       } else if (action.type === 'xstate.cancel') {
-        await trx('timers').where({ flow_id: flowId, send_id: String(params.sendId) }).delete();
+        await this.timers.cancel(tx, flowId, String(params.sendId));
       } else if (action.type.startsWith('xstate.')) {
         continue; // assign, raise without delay and the like are applied inside transition()
       } else {
         notice.effects = true;
-        await insertAppendOnly(trx, 'outbox', {
-          effect_id: newId(),
-          flow_id: flowId,
-          type: action.type,
-          params: JSON.stringify(params),
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: nowMs,
-          lease_until: 0,
-          caused_by: cause.eventId,
-          issued_in: state,
-          created_at: iso(nowMs),
-          updated_at: iso(nowMs),
-        });
+        await this.outbox.issue(tx, { flowId, type: action.type, params, causedBy: cause.eventId, issuedIn: state }, nowMs);
       }
     }
     return notice;

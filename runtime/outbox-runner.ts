@@ -1,15 +1,15 @@
-import { knexOf } from '../persistence/transaction';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { readJson } from '../persistence/database';
+import { type Database, readJson } from '../persistence/database';
+import { type EffectOutcome, OutboxStore, type PendingEffect } from '../persistence/outbox-store';
 import { backoffDelay } from './backoff';
-import { type Clock, iso } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { type EffectAdapters, type EffectContext, PermanentEffectError } from './effect-adapter';
 import { EventNotAcceptedError } from '../core/errors';
 import type { FlowEvent } from '../persistence/flow-definition';
 import type { FlowHost } from './flow-host';
 import { failpoint } from '../core/failpoints';
 import { loggableError, sanitized } from '../core/safe-error';
+import { PollLoop } from './poll-loop';
 
 export interface OutboxRunnerOptions {
   pollMs?: number;
@@ -40,13 +40,10 @@ export interface EffectObserver {
  * result event and the row's `done` mark commit together, so a crash re-runs at most an idempotent effect.
  */
 export class OutboxRunner {
-  private timer: NodeJS.Timeout | undefined;
   private running = new Set<string>();
   private busyFlows = new Set<string>();
-  private stopped = true;
-  private ticking = false;
-  private rerun = false;
-  private readonly pollMs: number;
+  private readonly outbox: OutboxStore;
+  private readonly loop: PollLoop;
   private readonly leaseMs: number;
   private readonly batchSize: number;
   private readonly exclusive: boolean;
@@ -57,14 +54,14 @@ export class OutboxRunner {
   private holding = false;
 
   constructor(
-    private readonly db: Knex,
+    db: Database,
     private readonly host: FlowHost,
     private readonly adapters: EffectAdapters,
     private readonly clock: Clock,
     private readonly log: Logger,
     options: OutboxRunnerOptions = {},
   ) {
-    this.pollMs = options.pollMs ?? 250;
+    const pollMs = options.pollMs ?? 250;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.batchSize = options.batchSize ?? 100;
     this.exclusive = options.exclusive ?? false;
@@ -73,28 +70,38 @@ export class OutboxRunner {
     this.transactionTypes = Object.entries(adapters)
       .filter(([, adapter]) => adapter.sendsTransactions)
       .map(([type]) => type);
+    this.outbox = new OutboxStore(db);
+    this.loop = new PollLoop(
+      async () => {
+        const rows = await this.dueRows();
+        void (await this.claim(rows));
+      },
+      {
+        intervalMs: pollMs,
+        // A failed look at the outbox is retried at the next poll, not later: effects wait on it.
+        maxBackoffMs: pollMs,
+        onError: (err) => this.log.error({ error: loggableError(err) }, 'outbox poll failed'),
+      },
+    );
   }
 
   async start(): Promise<void> {
     if (this.exclusive) {
-      const released = await this.db('outbox').where({ status: 'pending' }).andWhere('lease_until', '>', 0).update({ lease_until: 0 });
+      const released = await this.outbox.releaseLeases();
       if (released) this.log.info({ released }, 'released leases left by the previous process');
     }
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start(0);
   }
 
+  /** Stops polling and waits for the look under way and every effect running. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    while (this.running.size > 0 || this.ticking) await new Promise((r) => setTimeout(r, 10));
+    await this.loop.stop();
+    while (this.running.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Something was committed: look at the outbox now rather than at the next poll. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.ticking) this.rerun = true;
-    else this.schedule(0);
+    this.loop.kick();
   }
 
   /** Runs every due effect (of one flow, if given) once and waits for them; tests drive the runner with this. */
@@ -104,45 +111,15 @@ export class OutboxRunner {
     return rows.length;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    this.ticking = true;
-    try {
-      const rows = await this.dueRows();
-      void (await this.claim(rows));
-    } catch (err) {
-      this.log.error({ error: loggableError(err) }, 'outbox poll failed');
-    } finally {
-      this.ticking = false;
-      const again = this.rerun;
-      this.rerun = false;
-      this.schedule(again ? 0 : this.pollMs);
-    }
-  }
-
-  private async dueRows(flowId?: string): Promise<any[]> {
-    const now = this.clock.now();
+  private async dueRows(flowId?: string): Promise<PendingEffect[]> {
+    const nowMs = this.clock.now();
     const held = await this.heldTypes();
-    const query = this.db('outbox')
-      .where(flowId ? { status: 'pending', flow_id: flowId } : { status: 'pending' })
-      .andWhere('next_attempt_at', '<=', now)
-      .andWhere('lease_until', '<=', now)
-      .orderBy('created_at')
-      .limit(this.batchSize);
-    // Filtered in the query, not after it: held rows must not fill the batch and starve the others.
-    if (held.length) query.whereNotIn('type', held);
-    const rows = await query;
+    const rows = await this.outbox.due({ nowMs, limit: this.batchSize, held, flowId });
     // One effect per flow at a time: a flow's effects are ordered by its machine.
-    const picked: any[] = [];
+    const picked: PendingEffect[] = [];
     for (const row of rows) {
-      if (this.running.has(row.effect_id) || this.busyFlows.has(row.flow_id)) continue;
-      if (picked.some((p) => p.flow_id === row.flow_id)) continue;
+      if (this.running.has(row.effectId) || this.busyFlows.has(row.flowId)) continue;
+      if (picked.some((p) => p.flowId === row.flowId)) continue;
       picked.push(row);
     }
     return picked;
@@ -161,51 +138,42 @@ export class OutboxRunner {
    * Leases every picked row with one statement (one commit, not one per row) and starts the ones this
    * instance won; returns their runs. A row another instance leased first is left to it.
    */
-  private async claim(rows: any[]): Promise<Promise<void>[]> {
-    const picked = rows.filter((r) => !this.running.has(r.effect_id));
+  private async claim(rows: PendingEffect[]): Promise<Promise<void>[]> {
+    const picked = rows.filter((r) => !this.running.has(r.effectId));
     if (picked.length === 0) return [];
     for (const row of picked) {
-      this.running.add(row.effect_id);
-      this.busyFlows.add(row.flow_id);
+      this.running.add(row.effectId);
+      this.busyFlows.add(row.flowId);
     }
     let claimed: Map<string, number>;
     try {
       const now = this.clock.now();
-      const won: Array<{ effect_id: string; attempts: number }> = await this.db('outbox')
-        .whereIn('effect_id', picked.map((r) => r.effect_id))
-        .andWhere({ status: 'pending' })
-        .andWhere('lease_until', '<=', now)
-        .update({ lease_until: now + this.leaseMs, attempts: this.db.raw('?? + 1', ['attempts']), updated_at: iso(now) }, ['effect_id', 'attempts']);
-      claimed = new Map(won.map((w) => [w.effect_id, Number(w.attempts)]));
+      claimed = await this.outbox.claim(picked.map((r) => r.effectId), now, now + this.leaseMs);
     } catch (err) {
       this.log.error({ error: loggableError(err) }, 'outbox claim failed');
       claimed = new Map();
     }
     const runs: Promise<void>[] = [];
     for (const row of picked) {
-      const attempt = claimed.get(row.effect_id);
+      const attempt = claimed.get(row.effectId);
       if (attempt === undefined) this.release(row);
       else runs.push(this.runClaimed(row, attempt));
     }
     return runs;
   }
 
-  private release(row: any): void {
-    this.running.delete(row.effect_id);
-    this.busyFlows.delete(row.flow_id);
+  private release(row: PendingEffect): void {
+    this.running.delete(row.effectId);
+    this.busyFlows.delete(row.flowId);
   }
 
-  private async runClaimed(row: any, attempt: number): Promise<void> {
-    const effectId: string = row.effect_id;
+  private async runClaimed(row: PendingEffect, attempt: number): Promise<void> {
+    const effectId = row.effectId;
     try {
       // Keep the lease while the effect runs, so a short lease (fast take-over of a dead instance's
       // work) never hands a live effect to a second instance.
       const renewal = setInterval(() => {
-        void this.db('outbox')
-          .where({ effect_id: effectId, status: 'pending' })
-          .andWhere('lease_until', '>', 0) // released (a retry is scheduled): leave it released
-          .update({ lease_until: this.clock.now() + this.leaseMs })
-          .catch(() => undefined);
+        void this.outbox.renewLease(effectId, this.clock.now() + this.leaseMs).catch(() => undefined);
       }, Math.max(100, Math.floor(this.leaseMs / 3)));
       try {
         await this.perform(row, attempt);
@@ -219,13 +187,13 @@ export class OutboxRunner {
     }
   }
 
-  private async perform(row: any, attempt: number): Promise<void> {
+  private async perform(row: PendingEffect, attempt: number): Promise<void> {
     const adapter = this.adapters[row.type];
-    const ctx: EffectContext = { effectId: row.effect_id, flowId: row.flow_id, attempt };
+    const ctx: EffectContext = { effectId: row.effectId, flowId: row.flowId, attempt };
     const params = readJson<Record<string, unknown>>(row.params);
     if (!adapter) {
       await this.finish(row, 'failed', `no adapter for effect ${row.type}`);
-      this.log.error({ effectId: row.effect_id, type: row.type }, 'no adapter for effect; row parked as failed');
+      this.log.error({ effectId: row.effectId, type: row.type }, 'no adapter for effect; row parked as failed');
       return;
     }
     let result: FlowEvent | undefined;
@@ -239,23 +207,21 @@ export class OutboxRunner {
     };
     try {
       await failpoint(`outbox.before.${row.type}`);
-      this.log.debug({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt }, 'effect started');
+      this.log.debug({ effectId: row.effectId, flowId: row.flowId, type: row.type, attempt }, 'effect started');
       result = await adapter.run(params, ctx);
       observe('succeeded');
-      this.log.info({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, result: result?.type, ms: Math.round(performance.now() - started) }, 'effect succeeded');
+      this.log.info({ effectId: row.effectId, flowId: row.flowId, type: row.type, attempt, result: result?.type, ms: Math.round(performance.now() - started) }, 'effect succeeded');
     } catch (err) {
       const error = sanitized(err instanceof Error ? err : new Error(String(err)));
       const permanent = error instanceof PermanentEffectError;
       observe(!permanent && attempt < adapter.retry.maxAttempts ? 'retrying' : 'failed');
       if (!permanent && attempt < adapter.retry.maxAttempts) {
         const delay = backoffDelay(adapter.retry, attempt);
-        await this.db('outbox')
-          .where({ effect_id: row.effect_id })
-          .update({ lease_until: 0, next_attempt_at: this.clock.now() + delay, last_error: error.message.slice(0, 500), updated_at: iso(this.clock.now()) });
-        this.log.warn({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, retryInMs: delay, error: error.message }, 'effect failed; will retry');
+        await this.outbox.scheduleRetry(row.effectId, this.clock.now() + delay, error.message, this.clock.now());
+        this.log.warn({ effectId: row.effectId, flowId: row.flowId, type: row.type, attempt, retryInMs: delay, error: error.message }, 'effect failed; will retry');
         return;
       }
-      this.log.error({ effectId: row.effect_id, flowId: row.flow_id, type: row.type, attempt, error: error.message }, 'effect failed for good');
+      this.log.error({ effectId: row.effectId, flowId: row.flowId, type: row.type, attempt, error: error.message }, 'effect failed for good');
       await this.report(row, adapter.failed(error, ctx, params), 'failed', error.message);
       return;
     }
@@ -264,26 +230,22 @@ export class OutboxRunner {
   }
 
   /** Feeds the result to the flow and closes the row in the same transaction. */
-  private async report(row: any, event: FlowEvent | undefined, status: 'done' | 'failed', error: string | null): Promise<void> {
+  private async report(row: PendingEffect, event: FlowEvent | undefined, status: EffectOutcome, error: string | null): Promise<void> {
     if (!event) return this.finish(row, status, error);
     try {
-      await this.host.send(row.flow_id, event, {
-        causationId: row.effect_id,
-        within: (tx) => this.close(knexOf(tx), row.effect_id, status, error),
+      await this.host.send(row.flowId, event, {
+        causationId: row.effectId,
+        within: (tx) => this.outbox.close(tx, row.effectId, status, error, this.clock.now()),
       });
     } catch (err) {
       if (!(err instanceof EventNotAcceptedError)) throw err;
       // The flow moved on (an operator acted, or a duplicate result): keep the row as evidence.
-      this.log.warn({ effectId: row.effect_id, event: event.type, state: err.details?.state }, 'effect result not accepted by flow');
+      this.log.warn({ effectId: row.effectId, event: event.type, state: err.details?.state }, 'effect result not accepted by flow');
       await this.finish(row, status === 'done' ? 'done' : 'failed', `result ${event.type} not accepted in state ${String(err.details?.state)}`);
     }
   }
 
-  private finish(row: any, status: 'done' | 'failed', error: string | null): Promise<void> {
-    return this.db.transaction((trx) => this.close(trx, row.effect_id, status, error));
-  }
-
-  private async close(trx: Knex.Transaction, effectId: string, status: string, error: string | null): Promise<void> {
-    await trx('outbox').where({ effect_id: effectId }).update({ status, lease_until: 0, last_error: error?.slice(0, 500) ?? null, updated_at: iso(this.clock.now()) });
+  private finish(row: PendingEffect, status: EffectOutcome, error: string | null): Promise<void> {
+    return this.outbox.closeAlone(row.effectId, status, error, this.clock.now());
   }
 }

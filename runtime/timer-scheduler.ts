@@ -1,58 +1,60 @@
-import { knexOf } from '../persistence/transaction';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { readJson } from '../persistence/database';
+import type { Database } from '../persistence/database';
+import { TimerStore } from '../persistence/timer-store';
 import type { Clock } from '../core/clock';
 import { EventNotAcceptedError, FlowNotFoundError } from '../core/errors';
-import type { FlowEvent } from '../persistence/flow-definition';
 import type { FlowHost } from './flow-host';
 import { loggableError } from '../core/safe-error';
+import { PollLoop } from './poll-loop';
 
 class TimerGone extends Error {}
 
 /** Fires due timer rows as events; the row is deleted in the event's own transaction. */
 export class TimerScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private firing: Promise<number> | undefined;
+  private readonly timers: TimerStore;
+  private readonly loop: PollLoop;
 
   constructor(
-    private readonly db: Knex,
+    db: Database,
     private readonly host: FlowHost,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly pollMs = 500,
-  ) {}
+    pollMs = 500,
+  ) {
+    this.timers = new TimerStore(db);
+    this.loop = new PollLoop(() => this.fireDue(), {
+      intervalMs: pollMs,
+      // A failed look at the timers is retried at the next poll: a due timer must not wait longer.
+      maxBackoffMs: pollMs,
+      onError: (err) => this.log.error({ error: loggableError(err) }, 'timer poll failed'),
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start(0);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.firing;
+  /** Stops polling and waits for the firing under way. */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
+  /** A timer is due now: look at the timers rather than at the next poll. */
   kick(): void {
-    if (!this.stopped) this.schedule(0);
+    this.loop.kick();
   }
 
   /** Fires every timer due now; returns how many fired. */
   async fireDue(): Promise<number> {
-    const rows = await this.db('timers').where('due_at', '<=', this.clock.now()).orderBy('due_at').limit(100);
+    const due = await this.timers.due(this.clock.now());
     let fired = 0;
-    for (const row of rows) {
-      const event = readJson<FlowEvent>(row.event);
+    for (const timer of due) {
       try {
-        await this.host.send(row.flow_id, event, {
-          causationId: row.timer_id,
+        await this.host.send(timer.flowId, timer.event, {
+          causationId: timer.timerId,
           within: async (tx) => {
-          const trx = knexOf(tx);
             // Another instance fired it first (or the flow cancelled it): this event must not count twice.
-            const deleted = await trx('timers').where({ timer_id: row.timer_id }).delete();
-            if (deleted !== 1) throw new TimerGone();
+            if (!(await this.timers.takeFired(tx, timer.timerId))) throw new TimerGone();
           },
         });
         fired++;
@@ -60,26 +62,13 @@ export class TimerScheduler {
         if (err instanceof TimerGone) continue;
         if (err instanceof EventNotAcceptedError || err instanceof FlowNotFoundError) {
           // The state that set it was left without a cancel reaching us; the timer is moot.
-          await this.db('timers').where({ timer_id: row.timer_id }).delete();
-          this.log.warn({ flowId: row.flow_id, event: event.type }, 'timer no longer applies; dropped');
+          await this.timers.drop(timer.timerId);
+          this.log.warn({ flowId: timer.flowId, event: timer.event.type }, 'timer no longer applies; dropped');
         } else {
-          this.log.error({ error: loggableError(err), flowId: row.flow_id }, 'timer firing failed; will retry');
+          this.log.error({ error: loggableError(err), flowId: timer.flowId }, 'timer firing failed; will retry');
         }
       }
     }
     return fired;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(async () => {
-      this.firing = this.fireDue().catch((err) => {
-        this.log.error({ error: loggableError(err) }, 'timer poll failed');
-        return 0;
-      });
-      await this.firing;
-      this.schedule(this.pollMs);
-    }, ms);
   }
 }

@@ -3,7 +3,6 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock';
 import type { EffectAdapters } from '../runtime/effect-adapter';
@@ -12,7 +11,7 @@ import { FlowHost } from '../runtime/flow-host';
 import { OutboxRunner, type OutboxRunnerOptions } from '../runtime/outbox-runner';
 import { TimerScheduler } from '../runtime/timer-scheduler';
 import { startLiveInspection } from '../runtime/live-inspection';
-import { type DatabaseConfig, openDatabase, openReadPool, sqliteFile } from '../persistence/database';
+import { type Database, type DatabaseConfig, openDatabase, openReadPool, sqliteFile } from '../persistence/database';
 import { KnexNonceStore } from '../persistence/nonce-store';
 import { AccountRegistry } from '../persistence/registry/accounts';
 import { AssetRegistry } from '../persistence/registry/assets';
@@ -26,9 +25,9 @@ export interface ServiceParts {
   /** Names this process among several on one database (leases, logs). */
   instanceId: string;
   metrics: ServiceMetrics;
-  db: Knex;
+  db: Database;
   /** Reads on the request path (the writer itself on PostgreSQL). */
-  reader: Knex;
+  reader: Database;
   host: FlowHost;
   accounts: AccountRegistry;
   assets: AssetRegistry;
@@ -75,7 +74,7 @@ export function databaseConfig(config: ServiceConfig): DatabaseConfig {
 export async function startService(
   config: ServiceConfig,
   log: Logger,
-  moduleSource: FlowModule[] | ((base: { db: Knex; clock: Clock; log: Logger; metrics: ServiceMetrics }) => Promise<FlowModule[]>) = [],
+  moduleSource: FlowModule[] | ((base: { db: Database; clock: Clock; log: Logger; metrics: ServiceMetrics }) => Promise<FlowModule[]>) = [],
   options: {
     clock?: Clock;
     runner?: OutboxRunnerOptions;
@@ -94,7 +93,7 @@ export async function startService(
   const modules = typeof moduleSource === 'function' ? await moduleSource({ db, clock, log, metrics }) : moduleSource;
   const host = new FlowHost(db, modules.map((m) => m.definition), clock);
   host.onTransition((t) => metrics.transition(t));
-  const flowLog = log.child({ part: 'flows' });
+  const flowLog = log.child({ part: 'flow-host' });
   host.onTransition((t) => {
     // The tokenization request id ties a flow's lines to Alpaca's request and to the HTTP requests about it.
     const context = t.flow.snapshot.context as { tokenizationRequestId?: string } | undefined;
@@ -107,8 +106,8 @@ export async function startService(
 
   const effects: EffectAdapters = {};
   for (const m of modules) Object.assign(effects, m.effects(parts));
-  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, transactionsHeld: () => issuancePaused(db), ...options.runner });
-  const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timers' }), options.timerPollMs);
+  const runner = new OutboxRunner(db, host, effects, clock, log.child({ part: 'outbox-runner' }), { exclusive: !config.databaseUrl, leaseMs: config.outboxLeaseMs, observer: metrics.effects, transactionsHeld: () => issuancePaused(db), ...options.runner });
+  const scheduler = new TimerScheduler(db, host, clock, log.child({ part: 'timer-scheduler' }), options.timerPollMs);
   // Look at the outbox only when a commit wrote to it, and at the timers only when one is due now:
   // under load every other kick would be two more queries per transition.
   host.onCommitted((notice) => {

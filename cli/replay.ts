@@ -1,12 +1,11 @@
-import type { Knex } from 'knex';
 import { loadConfig } from '../server/config';
 import { databaseConfig } from '../server/service';
 import { FLOW_DEFINITIONS } from '../server/flows/definitions';
-import { openDatabase } from '../persistence/database';
+import { type Database, openDatabase } from '../persistence/database';
 import { checkViews, rebuildViews, type SnapshotMismatch, verifySnapshots } from '../persistence/replay';
 
 /** The database the service would open with this environment (`DATA_DIR` / `DATABASE_URL`). */
-export function openConfiguredDatabase(env: NodeJS.ProcessEnv = process.env): Promise<Knex> {
+export function openConfiguredDatabase(env: NodeJS.ProcessEnv = process.env): Promise<Database> {
   return openDatabase(databaseConfig(loadConfig(env)));
 }
 
@@ -20,7 +19,7 @@ export interface ReplayReport {
 }
 
 /** Replays every flow's journal against its snapshot, then checks (or with `rebuild`, replaces) the views. */
-export async function replayDatabase(db: Knex, options: { rebuild?: boolean } = {}): Promise<ReplayReport> {
+export async function replayDatabase(db: Database, options: { rebuild?: boolean } = {}): Promise<ReplayReport> {
   const snapshots = await verifySnapshots(db, FLOW_DEFINITIONS);
   if (options.rebuild) {
     const rebuiltFrom = await rebuildViews(db, FLOW_DEFINITIONS);

@@ -3,7 +3,7 @@ import Koa, { type Middleware } from 'koa';
 import compose from 'koa-compose';
 import helmet from 'koa-helmet';
 import type Router from '@koa/router';
-import type { Knex } from 'knex';
+import type { Database } from '../persistence/database';
 import type { Logger } from 'pino';
 import type { FlowHost } from '../runtime/flow-host';
 import type { Clock } from '../core/clock';
@@ -47,7 +47,7 @@ export interface AccessPolicy {
 export interface AppDeps {
   log: Logger;
   mode: string;
-  db: Knex;
+  db: Database;
   /** The service's clock: operator views measure ages and "stuck" on it. */
   clock: Clock;
   host: FlowHost;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import type { AnyMachineSnapshot } from 'xstate';
 import { redemptionFlowId } from '../chain/transfer-poller';
+import { TAGS } from '../machines/tags';
 import { stateName, type FlowDefinition } from '../persistence/flow-definition';
 import { applyEntry } from '../persistence/fold';
 import type { JournalEntry } from '../persistence/journal';
@@ -58,7 +59,8 @@ async function main(): Promise<void> {
   const seen = (await (await fetch(`${sandbox.fakeAlpacaUrl}/_fake/callbacks?tokenization_request_id=${trid}`)).json()) as any;
   console.log(`  final state: ${mint.flow.state}; deposit tx ${mint.flow.snapshot.context.txHash}; receipt id ${mint.flow.snapshot.context.receiptId}`);
   console.log(`  Alpaca received ${seen.callbacks.length} mint callback(s) with tx_hash ${seen.callbacks[0]?.body.tx_hash}; ${Date.now() - started} ms end to end`);
-  if (mint.flow.state !== 'completed') process.exit(1);
+  // Final and not abandoned: minted and Alpaca told.
+  if (mint.flow.status !== 'done' || mint.flow.tags.includes(TAGS.mintAbandoned)) process.exit(1);
 
   // Redemption: the AP sends 4 tokens to the redemption wallet; the poller takes it from there.
   console.log('\nREDEMPTION');
@@ -73,7 +75,7 @@ async function main(): Promise<void> {
   console.log(`  final state: ${redemption.flow.state}; Alpaca request ${c.tokenizationRequestId}; burn tx ${c.burnTxHash}; receipts used ${JSON.stringify(c.receiptsUsed)}`);
   console.log(`  ${Date.now() - started} ms from the transfer to the burn (1 s blocks, 1 confirmation)`);
   provider.destroy();
-  if (redemption.flow.state !== 'completed') process.exit(1);
+  if (!redemption.flow.tags.includes(TAGS.burnRecorded)) process.exit(1);
 }
 
 main().catch((err) => {

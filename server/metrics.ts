@@ -1,7 +1,8 @@
-import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/clock';
+import type { Database } from '../persistence/database';
+import { MetricsStore } from '../persistence/metrics-store';
 import type { EffectObserver } from '../runtime/outbox-runner';
 import type { CommittedTransition } from '../runtime/flow-host';
 import type { ReconciliationReport } from './reconciliation/report';
@@ -42,7 +43,8 @@ export interface MetricsOptions {
   stuckAfterMinutes: number;
 }
 
-export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics {
+export function createMetrics(db: Database, options: MetricsOptions): ServiceMetrics {
+  const store = new MetricsStore(db);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'issuance_' });
   const registers = [registry];
@@ -55,8 +57,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       this.reset();
-      const rows = await db('flows').select('flow_type', 'state', 'needs_operator').count({ n: '*' }).groupBy('flow_type', 'state', 'needs_operator');
-      for (const r of rows as any[]) this.set({ type: r.flow_type, state: r.state, needs_operator: String(Boolean(r.needs_operator)) }, Number(r.n));
+      for (const r of await store.flowsByState()) this.set({ type: r.flowType, state: r.state, needs_operator: String(r.needsOperator) }, r.n);
     },
   });
   new Gauge({
@@ -67,8 +68,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     async collect() {
       this.reset();
       const before = new Date(options.clock.now() - options.stuckAfterMinutes * 60_000).toISOString();
-      const rows = await db('flows').where({ status: 'active' }).andWhere('updated_at', '<', before).select('flow_type', 'state').count({ n: '*' }).groupBy('flow_type', 'state');
-      for (const r of rows as any[]) this.set({ type: r.flow_type, state: r.state }, Number(r.n));
+      for (const r of await store.stuckFlows(before)) this.set({ type: r.flowType, state: r.state }, r.n);
     },
   });
   new Gauge({
@@ -78,8 +78,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       this.reset();
-      const rows = await db('flows').where({ needs_operator: true }).whereNot({ status: 'done' }).select('flow_type').count({ n: '*' }).groupBy('flow_type');
-      for (const r of rows as any[]) this.set({ type: r.flow_type }, Number(r.n));
+      for (const r of await store.flowsNeedingOperator()) this.set({ type: r.flowType }, r.n);
     },
   });
   new Gauge({
@@ -89,8 +88,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       this.reset();
-      const rows = await db('outbox').whereIn('status', ['pending', 'failed']).select('type', 'status').count({ n: '*' }).groupBy('type', 'status');
-      for (const r of rows as any[]) this.set({ type: r.type, status: r.status }, Number(r.n));
+      for (const r of await store.outboxDepth()) this.set({ type: r.type, status: r.status }, r.n);
     },
   });
   new Gauge({
@@ -98,8 +96,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     help: 'Durable timers not yet fired',
     registers,
     async collect() {
-      const [row] = await db('timers').count({ n: '*' });
-      this.set(Number(row?.n ?? 0));
+      this.set(await store.pendingTimers());
     },
   });
   new Gauge({
@@ -108,8 +105,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       const now = options.clock.now();
-      const [row] = await db('timers').where('due_at', '<=', now).min({ due: 'due_at' });
-      const due = row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+      const due = await store.oldestDueTimer(now);
       this.set(due === undefined ? 0 : Math.max(0, (now - due) / 1000));
     },
   });
@@ -130,7 +126,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       this.reset();
-      for (const r of await db('chain_cursor')) this.set({ network: r.network, vault: r.vault_address }, Number(r.last_block));
+      for (const c of await store.transferCursors()) this.set({ network: c.network, vault: c.vaultAddress }, c.lastBlock);
     },
   });
   new Gauge({
@@ -140,8 +136,7 @@ export function createMetrics(db: Knex, options: MetricsOptions): ServiceMetrics
     registers,
     async collect() {
       this.reset();
-      const rows = await db('chain_transactions').select('status').count({ n: '*' }).groupBy('status');
-      for (const r of rows as any[]) this.set({ status: r.status }, Number(r.n));
+      for (const r of await store.chainTransactionsByStatus()) this.set({ status: r.status }, r.n);
     },
   });
 

@@ -3,6 +3,7 @@ import { CliFailure, UsageError } from '../errors';
 import { print, printJson, record, table, when } from '../output';
 import { type OperatorApi, flowPath } from '../remote';
 import type { CommandContext } from '../context';
+import { TAGS } from '../../machines/tags';
 
 const QUANTITY = /^(0|[1-9]\d{0,29})(\.\d{1,9})?$/;
 
@@ -114,7 +115,7 @@ export function controlsCommands(program: Command, context: CommandContext): voi
     .command('list')
     .description('mints waiting for approval, newest activity first')
     .action(async (_o, cmd: Command) => {
-      const res = await context.api(cmd).get<{ flows: Array<{ flow_id: string; state: string; token_symbol: string | null; qty: string | null; created_at: string }> }>('/operator/flows', { type: 'mint', state: 'awaitingApproval', limit: 500 });
+      const res = await context.api(cmd).get<{ flows: Array<{ flow_id: string; state: string; token_symbol: string | null; qty: string | null; created_at: string }> }>('/operator/flows', { type: 'mint', tag: TAGS.approvalPending, limit: 500 });
       if (context.json(cmd)) return printJson(res);
       print(table(['flow', 'state', 'asset', 'qty', 'created (UTC)'], res.flows.map((f) => [f.flow_id, f.state, f.token_symbol ?? '', f.qty ?? '', when(f.created_at)])));
       print(`${res.flows.length} mint${res.flows.length === 1 ? '' : 's'} waiting for approval`);
@@ -138,13 +139,13 @@ function pauseLine(p: Issuance): string {
 }
 
 async function decide(context: CommandContext, cmd: Command, flowId: string, type: 'OPERATOR_APPROVE' | 'OPERATOR_REJECT', note: string | undefined): Promise<void> {
-  const res = await context.api(cmd).post<{ flow: { state: string; status: string; snapshot: { context: { approvedBy?: string } } } }>(`${flowPath(flowId)}/events`, note === undefined ? { type } : { type, note });
+  const res = await context.api(cmd).post<{ flow: { state: string; status: string; tags: string[]; snapshot: { context: { approvedBy?: string } } } }>(`${flowPath(flowId)}/events`, note === undefined ? { type } : { type, note });
   if (context.json(cmd)) return printJson({ event: type, ...res });
   const f = res.flow;
   const outcome =
     type === 'OPERATOR_REJECT'
       ? 'rejected; nothing will be minted'
-      : f.state === 'awaitingApproval.endorsed'
+      : f.tags.includes(TAGS.secondApprovalPending)
         ? `endorsed by ${f.snapshot.context.approvedBy}; a different operator must approve it too`
         : `approved; now ${f.state}`;
   print(`${flowId}: ${outcome}`);

@@ -4,7 +4,8 @@ import { ApiError, getJson, postJson, query } from './api.js';
 import { ago, anyValue, coalesce, errorBox, flowLink, h, notAvailable, notice, replace, stateBadge, table, time } from './dom.js';
 
 export const CONTROLS_PATH = '/operator/controls';
-const APPROVAL_STATE = 'awaitingApproval';
+/** The tag of a mint held for approval (machines/tags.ts). */
+const APPROVAL_TAG = 'approvalPending';
 
 function pausePanel(issuance, act, typed) {
   const paused = issuance?.paused === true;
@@ -86,7 +87,7 @@ export function mountControls(root) {
 
   async function loadApprovals() {
     try {
-      const { flows } = await getJson(`/operator/flows${query({ state: APPROVAL_STATE, limit: 200 })}`);
+      const { flows } = await getJson(`/operator/flows${query({ tag: APPROVAL_TAG, limit: 200 })}`);
       if (disposed) return;
       replace(
         approvalsBox,

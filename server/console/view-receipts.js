@@ -56,12 +56,12 @@ export function mountReceipts(root) {
       box,
     ),
   );
-  // A mint that completes adds a receipt; a burn lowers one.
+  // A confirmed mint adds a receipt (recorded with MINT_CONFIRMED); a recorded burn lowers one.
   const reloadSoon = coalesce(() => load(verified), 1000);
   load(false);
   return {
     onJournal(entries) {
-      if (entries.some((e) => e.state === 'completed')) reloadSoon();
+      if (entries.some((e) => e.type === 'MINT_CONFIRMED' || e.tags?.includes('burnRecorded'))) reloadSoon();
     },
     onReady: () => load(verified),
     unmount() {

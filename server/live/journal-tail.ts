@@ -1,9 +1,10 @@
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AnyMachineSnapshot } from 'xstate';
 import { type FlowDefinition, NEEDS_OPERATOR_TAG, stateName } from '../../persistence/flow-definition';
 import { applyEntry } from '../../persistence/fold';
-import { type JournalEntry, toJournalEntry } from '../../persistence/journal';
+import type { Database } from '../../persistence/database';
+import type { JournalEntry } from '../../persistence/journal';
+import { JournalReader } from '../../persistence/journal-reader';
 
 /** One committed journal entry as the live stream carries it. */
 export interface LiveEntry {
@@ -17,6 +18,8 @@ export interface LiveEntry {
   state: string | null;
   status: string | null;
   needs_operator: boolean | null;
+  /** The tags of the flow's state after this event (machines/tags.ts); null for registry entities. */
+  tags: string[] | null;
   /** The operator who sent the event, when a person did. */
   operator: string | null;
   recorded_at: string;
@@ -73,13 +76,15 @@ export class JournalTail {
   /** When `low + 1` was first found missing (wall-clock ms). */
   private holeSince?: number;
   private readonly folds = new Map<string, { seq: number; snapshot: AnyMachineSnapshot }>();
+  private readonly journal: JournalReader;
 
   constructor(
-    private readonly db: Knex,
+    db: Database,
     private readonly definitions: () => FlowDefinition[],
     options: JournalTailOptions = {},
     private readonly log?: Logger,
   ) {
+    this.journal = new JournalReader(db);
     this.pollMs = options.pollMs ?? 300;
     this.batchSize = options.batchSize ?? 500;
     this.gapGraceMs = options.gapGraceMs ?? 10_000;
@@ -117,14 +122,14 @@ export class JournalTail {
 
   private async start(): Promise<number> {
     const generation = this.generation;
-    const head = Number((await this.db('journal').max({ p: 'position' }).first())?.p ?? 0);
+    const head = await this.journal.head();
     const from = Math.max(0, head - START_LOOKBACK);
-    const present = await this.db('journal').select('position').where('position', '>', from).andWhere('position', '<=', head);
+    const present = await this.journal.positionsBetween(from, head);
     if (generation !== this.generation) return head;
     this.low = from;
     this.high = head;
     this.delivered.clear();
-    for (const r of present) this.delivered.add(Number(r.position));
+    for (const p of present) this.delivered.add(p);
     this.advance(Date.now());
     this.schedule(generation, this.pollMs);
     return head;
@@ -157,22 +162,22 @@ export class JournalTail {
 
   /** Reads what was committed since the last poll; true when a full batch suggests there is more. */
   private async poll(generation: number): Promise<boolean> {
-    const fresh = await this.db('journal').where('position', '>', this.high).orderBy('position').limit(this.batchSize);
-    let late: any[] = [];
+    const fresh = await this.journal.after(this.high, this.batchSize);
+    let late: JournalEntry[] = [];
     if (this.low < this.high) {
       // A hole below the head: look for rows that have committed into it since.
-      const below = await this.db('journal').select('position').where('position', '>', this.low).andWhere('position', '<=', this.high);
-      const missing = below.map((r: any) => Number(r.position)).filter((p: number) => !this.delivered.has(p));
-      if (missing.length) late = await this.db('journal').whereIn('position', missing.slice(0, this.batchSize)).orderBy('position');
+      const below = await this.journal.positionsBetween(this.low, this.high);
+      const missing = below.filter((p) => !this.delivered.has(p));
+      if (missing.length) late = await this.journal.atPositions(missing.slice(0, this.batchSize));
     }
     if (generation !== this.generation) return false;
     const entries: LiveEntry[] = [];
-    for (const row of [...late, ...fresh]) {
-      const position = Number(row.position);
+    for (const entry of [...late, ...fresh]) {
+      const position = entry.position ?? 0;
       if (position <= this.low || this.delivered.has(position)) continue;
       this.delivered.add(position);
       if (position > this.high) this.high = position;
-      entries.push(await this.describe(toJournalEntry(row)));
+      entries.push(await this.describe(entry));
       if (generation !== this.generation) return false;
     }
     this.advance(Date.now());
@@ -223,8 +228,8 @@ export class JournalTail {
     };
     const def = this.definitions().find((d) => d.type === e.flowType);
     const snapshot = def ? await this.stateAfter(def, e) : undefined;
-    if (!snapshot) return { ...base, state: null, status: null, needs_operator: null };
-    return { ...base, state: stateName(snapshot.value), status: snapshot.status, needs_operator: snapshot.hasTag(NEEDS_OPERATOR_TAG) };
+    if (!snapshot) return { ...base, state: null, status: null, needs_operator: null, tags: null };
+    return { ...base, state: stateName(snapshot.value), status: snapshot.status, needs_operator: snapshot.hasTag(NEEDS_OPERATOR_TAG), tags: [...snapshot.tags].sort() };
   }
 
   /**
@@ -239,8 +244,7 @@ export class JournalTail {
       if (cached && cached.seq === e.seq - 1) {
         snapshot = applyEntry(def, cached.snapshot, e);
       } else {
-        const rows = await this.db('journal').where({ flow_id: e.flowId }).andWhere('seq', '<=', e.seq).orderBy('seq');
-        for (const row of rows) snapshot = applyEntry(def, snapshot, toJournalEntry(row));
+        for (const entry of await this.journal.flowUpTo(e.flowId, e.seq)) snapshot = applyEntry(def, snapshot, entry);
       }
       this.folds.delete(e.flowId);
       if (snapshot && snapshot.status === 'active') {

@@ -63,6 +63,7 @@ export const schemas: Record<string, JsonSchema> = {
     state: text,
     status: ref('FlowStatus'),
     needs_operator: { type: 'boolean' },
+    tags: ref('FlowTags'),
     seq: { type: 'integer', minimum: 0 },
     underlying_symbol: nullable(text),
     token_symbol: nullable(text),
@@ -72,6 +73,12 @@ export const schemas: Record<string, JsonSchema> = {
     updated_at: isoTime,
   }),
   FlowStatus: { type: 'string', enum: ['active', 'done', 'error', 'stopped'] },
+  FlowTags: {
+    type: 'array',
+    items: { type: 'string' },
+    description:
+      "The tags of the flow's state, sorted: what other code knows of a state without naming it (`needsOperator`, `approvalPending`, `secondApprovalPending`, `journalUnconfirmed`, `journaledNotMinted`, `mintAbandoned`, `redeemAtAlpaca`, `awaitingBurn`, `redeemNotRequested`, `redeemClosed`, `burnRecorded`).",
+  },
   Flow: object(
     {
       flowId: text,
@@ -80,6 +87,7 @@ export const schemas: Record<string, JsonSchema> = {
       state: text,
       status: ref('FlowStatus'),
       needsOperator: { type: 'boolean' },
+      tags: ref('FlowTags'),
       snapshot: {
         type: 'object',
         description: "The machine's persisted snapshot (XState): its state value, its context and its status.",

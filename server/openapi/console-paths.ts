@@ -26,8 +26,8 @@ const streamEvents = [
   'Server-sent events (`text/event-stream`), written as they happen; the response does not end until the client goes or the service stops.',
   '`event: ready` comes first, `data: {"position": <journal position it starts after>, "heartbeat_ms": <n>}`.',
   'Then one `event: journal` per committed journal entry, in commit order, `id: <position>`,',
-  '`data: {"position", "event_id", "flow_id", "flow_type", "seq", "type", "state", "status", "needs_operator", "operator", "recorded_at"}`:',
-  '`state`, `status` and `needs_operator` are the flow after the event (null for registry entities: `asset:…`, `ap:…`, `effect:…`);',
+  '`data: {"position", "event_id", "flow_id", "flow_type", "seq", "type", "state", "status", "needs_operator", "tags", "operator", "recorded_at"}`:',
+  '`state`, `status`, `needs_operator` and `tags` are the flow after the event (null for registry entities: `asset:…`, `ap:…`, `effect:…`);',
   '`operator` names who sent the event when a person did.',
   'A comment line (`: heartbeat`) follows every `heartbeat_ms` of silence.',
 ].join(' ');

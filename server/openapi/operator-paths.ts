@@ -140,6 +140,7 @@ export const operatorPaths: Paths = {
         parameters: [
           query('type', 'Only flows of this type (`mint`, `redemption`).', { type: 'string', maxLength: 40 }),
           query('state', 'Only flows in this state, or under this parent state (`minting` lists `minting.submitting` and `minting.confirming`).', { type: 'string', minLength: 1, maxLength: 200 }),
+          query('tag', 'Only flows whose state carries this tag (`approvalPending`: mints held for approval; see `FlowTags`).', { type: 'string', minLength: 1, maxLength: 60 }),
           query('asset', 'Only flows of this token or underlying symbol, any case (`tAAPL`, `AAPL`).', { type: 'string', minLength: 1, maxLength: 40 }),
           query('needs_operator', 'Only flows that need (`true`) or do not need (`false`) a person.', { type: 'string', enum: ['true', 'false'] }),
           query('stuck', '`true`: only active flows with no event for `stuck_minutes`.', { type: 'string', enum: ['true', 'false'] }),

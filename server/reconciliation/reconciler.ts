@@ -1,7 +1,7 @@
 import type { JsonRpcProvider } from 'ethers';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { type Clock, iso } from '../../core/clock';
+import type { Database } from '../../persistence/database';
 import type { TokenizedAsset } from '../../persistence/registry/assets';
 import { readTotalSupply } from '../../chain/vault';
 import { type InFlightFlow, readDatabaseSide } from './in-flight';
@@ -28,7 +28,7 @@ export function providerReader(provider: JsonRpcProvider): ChainReader {
 }
 
 export interface ReconcilerDeps {
-  db: Knex;
+  db: Database;
   /** Every registered asset, enabled or not (a disabled asset may still have tokens out). */
   assets: () => Promise<TokenizedAsset[]>;
   /** Chain reads per network. */
@@ -155,7 +155,7 @@ export class Reconciler {
 
   private readVault(asset: TokenizedAsset, chain: ChainSide | undefined, flows: InFlightFlow[], inventory: Map<string, bigint>): VaultReading {
     const vault = asset.vaultAddress.toLowerCase();
-    const base: Omit<NetworkReading, 'block_number' | 'onchain_supply' | 'receipt_inventory' | 'in_flight' | 'expected_receipt_inventory' | 'inventory_drift' | 'inventory_within_tolerance' | 'error'> = {
+    const base: Pick<NetworkReading, 'network' | 'token_symbol' | 'vault_address' | 'decimals'> = {
       network: asset.network,
       token_symbol: asset.tokenSymbol,
       vault_address: asset.vaultAddress,

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
-import type { Knex } from 'knex';
+import type { Database } from '../../persistence/database';
 import { z } from 'zod';
 import { type Clock, iso, systemClock } from '../../core/clock';
 import { exportJournal } from '../../persistence/audit/export';
@@ -22,7 +22,7 @@ export const auditExportQuery = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to', path: ['from'] });
 
 /** The journal for auditors: a hash-chained export, and the check of every flow's chain in the database. */
-export function auditRoutes(deps: { db: Knex; clock?: Clock }): Router {
+export function auditRoutes(deps: { db: Database; clock?: Clock }): Router {
   const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/operator/audit' });
 

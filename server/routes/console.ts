@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Router, { type RouterContext } from '@koa/router';
-import type { Knex } from 'knex';
+import type { Database } from '../../persistence/database';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DomainError } from '../../core/errors';
@@ -77,7 +77,7 @@ export interface LiveRouteOptions {
 }
 
 export interface LiveRouteDeps {
-  db: Knex;
+  db: Database;
   host: FlowHost;
   log?: Logger;
 }

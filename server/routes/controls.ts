@@ -1,7 +1,7 @@
 import Router, { type RouterContext } from '@koa/router';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../../core/clock';
+import type { Database } from '../../persistence/database';
 import { mintedOn, redeemedOn, utcDay } from '../../persistence/controls/daily-usage';
 import { quantityOf } from '../../core/quantities';
 import { type AssetControls, type PauseState, RiskControls } from '../../persistence/controls/risk-controls';
@@ -11,7 +11,7 @@ import { changeLimitsBody, limitsFromBody, pauseBody, replaceLimitsBody, resumeB
 import { parse } from '../validate';
 
 export interface ControlsDeps {
-  db: Knex;
+  db: Database;
   assets: AssetRegistry;
   clock?: Clock;
   log?: Logger;

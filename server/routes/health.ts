@@ -1,14 +1,15 @@
 import Router from '@koa/router';
-import type { Knex } from 'knex';
+import type { Database } from '../../persistence/database';
+import { pingDatabase } from '../../persistence/health-probe';
 
-export function healthRoutes(db: Knex, mode: string): Router {
+export function healthRoutes(db: Database, mode: string): Router {
   const router = new Router();
   router.get('/health/live', (ctx) => {
     ctx.body = { status: 'ok', mode };
   });
   router.get('/health/ready', async (ctx) => {
     try {
-      await db.raw('select 1');
+      await pingDatabase(db);
       ctx.body = { status: 'ready', mode, database: 'ok' };
     } catch {
       ctx.status = 503;

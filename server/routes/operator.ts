@@ -1,5 +1,4 @@
 import Router, { type RouterContext } from '@koa/router';
-import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -10,11 +9,11 @@ import type { StoredFlow } from '../../persistence/flow-definition';
 import { type JournalEntry, readFlowJournal } from '../../persistence/journal';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../../persistence/registry/assets';
-import { readJson } from '../../persistence/database';
+import { type Database, readJson } from '../../persistence/database';
+import { type OperatorEffect, OperatorStore } from '../../persistence/operator-store';
 import type { OperatorIdentity } from '../auth/operator-auth';
 import { addAssetBody, haltBody, registerApBody, replaceWalletsBody, updateAssetBody } from '../schemas/registry';
 import { parse } from '../validate';
-import { recordEntityEvent } from '../../persistence/entity-journal';
 import { mintFlowId } from './mint';
 
 const OPERATOR_EVENT_TYPE = /^OPERATOR_[A-Z_]+$/;
@@ -35,14 +34,16 @@ const pageCursor = z.string().max(400).transform((raw, ctx) => {
   return z.NEVER;
 });
 
-const encodeCursor = (row: { updated_at: string; flow_id: string }) => Buffer.from(JSON.stringify([row.updated_at, row.flow_id])).toString('base64url');
+const encodeCursor = (flow: StoredFlow) => Buffer.from(JSON.stringify([flow.updatedAt, flow.flowId])).toString('base64url');
 
 /** Unknown parameters are refused: a misspelt filter must not silently list every flow. */
 const flowListQuery = z
   .object({
     type: z.string().max(40).optional(),
-    /** A state name, or a parent state (`minting` lists `minting.submitting` and `minting.confirming`). */
+    /** A state name, or a parent state (a parent lists its substates too). */
     state: z.string().min(1).max(200).optional(),
+    /** Flows whose state carries this tag (machines/tags.ts), e.g. approvalPending. */
+    tag: z.string().min(1).max(60).optional(),
     /** Token or underlying symbol, any case (`tAAPL`, `AAPL`). */
     asset: z.string().min(1).max(40).optional(),
     needs_operator: flag.optional(),
@@ -65,7 +66,7 @@ const operatorEvent = z.object({ type: z.string().max(60).regex(OPERATOR_EVENT_T
 const effectRetryBody = z.object({ note: z.string().max(1000).optional() }).strict();
 
 export interface OperatorDeps {
-  db: Knex;
+  db: Database;
   host: FlowHost;
   accounts: AccountRegistry;
   assets: AssetRegistry;
@@ -79,6 +80,7 @@ export interface OperatorDeps {
 
 export function operatorRoutes(deps: OperatorDeps): Router {
   const { db, host, accounts, assets } = deps;
+  const store = new OperatorStore(db, mintFlowId(''));
   const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/operator' });
 
@@ -125,44 +127,35 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.get('/flows', async (ctx) => {
     const q = parse(flowListQuery, ctx.query);
     const now = clock.now();
-    const rows = db('flows')
-      .select('flow_id', 'flow_type', 'state', 'status', 'needs_operator', 'seq', 'snapshot', 'created_at', 'updated_at')
-      .orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'flow_id', order: 'desc' }])
-      .limit(q.limit + 1);
-    if (q.type) rows.where({ flow_type: q.type });
-    if (q.state) {
-      const parent = `${q.state}.`;
-      // substr, not LIKE: a state name is matched as text, with no wildcard in it.
-      rows.where((w) => w.where({ state: q.state }).orWhereRaw(`substr(state, 1, ${parent.length}) = ?`, [parent]));
-    }
-    if (q.asset) rows.whereIn('flow_id', flowsOfAsset(db, q.asset));
-    if (q.needs_operator !== undefined) rows.where({ needs_operator: q.needs_operator });
-    if (q.stuck) rows.where({ status: 'active' }).andWhere('updated_at', '<', iso(now - (q.stuck_minutes ?? DEFAULT_STUCK_MINUTES) * 60_000));
-    if (q.older_than !== undefined) rows.where('created_at', '<=', iso(now - q.older_than * 1000));
-    if (q.since) rows.where('created_at', '>=', q.since);
-    if (q.cursor) {
-      const c = q.cursor;
-      rows.where((w) => w.where('updated_at', '<', c.updatedAt).orWhere((x) => x.where('updated_at', c.updatedAt).andWhere('flow_id', '<', c.flowId)));
-    }
-    const found: any[] = await rows;
-    const page = found.slice(0, q.limit);
-    ctx.body = { flows: page.map(flowSummary), next_cursor: found.length > q.limit ? encodeCursor(page[page.length - 1]) : null };
+    const { flows, more } = await store.listFlows({
+      type: q.type,
+      state: q.state,
+      tag: q.tag,
+      asset: q.asset,
+      needsOperator: q.needs_operator,
+      stuckSince: q.stuck ? iso(now - (q.stuck_minutes ?? DEFAULT_STUCK_MINUTES) * 60_000) : undefined,
+      createdAtOrBefore: q.older_than !== undefined ? iso(now - q.older_than * 1000) : undefined,
+      createdAtOrAfter: q.since,
+      after: q.cursor,
+      limit: q.limit,
+    });
+    ctx.body = { flows: flows.map(flowSummary), next_cursor: more ? encodeCursor(flows[flows.length - 1]!) : null };
   });
 
   /** Everything an operator needs to decide: snapshot, readable journal timeline, effects, timers, and the operator events the state takes. */
   router.get('/flows/:flowId', async (ctx) => {
     const flow = await host.require(ctx.params.flowId!);
     const journal = await readFlowJournal(db, flow.flowId);
-    const effects = await db('outbox').where({ flow_id: flow.flowId }).orderBy('created_at');
-    const timers = await db('timers').where({ flow_id: flow.flowId }).orderBy('due_at');
+    const effects = await store.effectsOf(flow.flowId);
+    const timers = await store.timersOf(flow.flowId);
     const now = clock.now();
     ctx.body = {
       flow,
       operator_events: acceptedOperatorEvents(host, flow),
       timeline: journal.map(timelineEntry),
       journal,
-      outbox: effects.map((e: any) => effectJson(e, now)),
-      timers: timers.map((t: any) => ({ send_id: t.send_id, due_at: new Date(Number(t.due_at)).toISOString(), event: readJson(t.event) })),
+      outbox: effects.map((e) => effectJson(e, now)),
+      timers: timers.map((t) => ({ send_id: t.sendId, due_at: new Date(t.dueAt).toISOString(), event: t.event })),
     };
   });
 
@@ -195,7 +188,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     const flow = await host.require(ctx.params.flowId!);
     const effectId = ctx.params.effectId!;
     const operator = operatorId(ctx);
-    const row = await db('outbox').where({ flow_id: flow.flowId, effect_id: effectId }).first();
+    const row = await store.effect(effectId, flow.flowId);
     if (!row) throw new DomainError('effect_not_found', `Flow ${flow.flowId} has no effect ${effectId}`);
     const now = clock.now();
     if (row.status === 'done') throw new DomainError('effect_already_done', `Effect ${effectId} is done`, { status: row.status });
@@ -216,30 +209,17 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     }
     const annotation = `made due by ${operator} at ${iso(now)}${body.note ? ` (${body.note})` : ''}`;
     const lastError = row.last_error ? `${annotation}; last error: ${row.last_error}` : annotation;
-    await db.transaction(async (trx) => {
-      const updated = await trx('outbox')
-        .where({ effect_id: effectId, status: 'pending', next_attempt_at: row.next_attempt_at })
-        .andWhere('lease_until', '<=', now)
-        .update({ next_attempt_at: now, last_error: lastError.slice(0, 500), updated_at: iso(now) });
-      if (updated !== 1) throw new DomainError('effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
-      await recordEntityEvent(
-        trx,
-        { type: 'effect', id: effectId },
-        { type: 'effect.made_due', payload: { flowId: flow.flowId, effectId, effectType: row.type, attempts: Number(row.attempts), wasDueAt: iso(Number(row.next_attempt_at)), operator, ...(body.note ? { note: body.note } : {}) } },
-        iso(now),
-        ctx.state.requestId,
-      );
-    });
+    const madeDue = await store.makeEffectDue({ effect: row, flowId: flow.flowId, operator, note: body.note, lastError, now, correlationId: ctx.state.requestId });
+    if (!madeDue) throw new DomainError('effect_changed', `Effect ${effectId} changed while it was being retried; look at it again`);
     deps.log?.info({ operator, flowId: flow.flowId, effectId, effectType: row.type, attempts: Number(row.attempts), wasDueAt: iso(Number(row.next_attempt_at)), note: body.note, requestId: ctx.state.requestId }, 'operator made an effect due now');
-    const after = await db('outbox').where({ effect_id: effectId }).first();
-    ctx.body = { outcome: 'made_due', operator, effect: effectJson(after, now) };
+    const after = await store.effect(effectId);
+    ctx.body = { outcome: 'made_due', operator, effect: effectJson(after!, now) };
   });
 
   /** The receipts we hold; with `?verify=chain`, each row is compared with the receipt contract's balance. */
   router.get('/receipts', async (ctx) => {
     const q = parse(z.object({ verify: z.enum(['chain']).optional() }), ctx.query);
-    const rows = await db('receipt_inventory').orderBy(['vault_address', 'created_at']);
-    const receipts = rows.map((r: any) => ({ vault_address: r.vault_address, receipt_id: r.receipt_id, network: r.network, token_symbol: r.token_symbol, shares_minted: r.shares_minted, shares_remaining: r.shares_remaining, minted_by: r.minted_by, tx_hash: r.tx_hash }));
+    const receipts = await store.heldReceipts();
     if (!q.verify || !deps.receiptBalance) {
       ctx.body = { receipts };
       return;
@@ -258,8 +238,8 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   });
   router.get('/outbox', async (ctx) => {
     const status = parse(z.object({ status: z.enum(['pending', 'done', 'failed', 'cancelled']).default('failed') }), ctx.query).status;
-    const rows = await db('outbox').where({ status }).orderBy('created_at', 'desc').limit(200);
-    ctx.body = { effects: rows.map((e: any) => ({ effect_id: e.effect_id, flow_id: e.flow_id, type: e.type, status: e.status, attempts: Number(e.attempts), next_attempt_at: iso(Number(e.next_attempt_at)), last_error: e.last_error, updated_at: e.updated_at })) };
+    const rows = await store.effectsWithStatus(status, 200);
+    ctx.body = { effects: rows.map((e) => ({ effect_id: e.effect_id, flow_id: e.flow_id, type: e.type, status: e.status, attempts: Number(e.attempts), next_attempt_at: iso(Number(e.next_attempt_at)), last_error: e.last_error, updated_at: e.updated_at })) };
   });
 
   return router;
@@ -288,31 +268,23 @@ function operatorId(ctx: RouterContext): string {
   return identity.id;
 }
 
-/** Flow ids whose asset is `symbol` (token or underlying, any case), from the mint and redemption views. */
-function flowsOfAsset(db: Knex, symbol: string): Knex.QueryBuilder {
-  const s = symbol.toLowerCase();
-  const matches = (b: Knex.QueryBuilder) => b.whereRaw('lower(token_symbol) = ?', [s]).orWhereRaw('lower(underlying_symbol) = ?', [s]);
-  // mint_view is keyed by the tokenization request id; the flow id adds a fixed prefix to it.
-  const mintIds = db('mint_view').select(db.raw(`'${mintFlowId('')}' || tokenization_request_id`)).where(matches);
-  return db('redemption_view').select('flow_id').where(matches).union(mintIds);
-}
-
 /** One row of the flow list; the asset and amount come from the flow's own context. */
-function flowSummary(r: any) {
-  const c = (readJson<StoredFlow['snapshot']>(r.snapshot).context ?? {}) as Record<string, any>;
+function flowSummary(f: StoredFlow) {
+  const c = (f.snapshot.context ?? {}) as Record<string, any>;
   return {
-    flow_id: r.flow_id,
-    flow_type: r.flow_type,
-    state: r.state,
-    status: r.status,
-    needs_operator: Boolean(r.needs_operator),
-    seq: Number(r.seq),
+    flow_id: f.flowId,
+    flow_type: f.flowType,
+    state: f.state,
+    status: f.status,
+    needs_operator: f.needsOperator,
+    tags: f.tags,
+    seq: f.seq,
     underlying_symbol: c.underlyingSymbol ?? null,
     token_symbol: c.tokenSymbol ?? null,
     qty: c.qty ?? null,
     failure: c.failure ? `${c.failure.code}: ${c.failure.message}` : null,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
+    created_at: f.createdAt,
+    updated_at: f.updatedAt,
   };
 }
 
@@ -330,7 +302,7 @@ function timelineEntry(e: JournalEntry) {
   };
 }
 
-function effectJson(e: any, now: number) {
+function effectJson(e: OperatorEffect, now: number) {
   return {
     effect_id: e.effect_id,
     type: e.type,

@@ -160,7 +160,7 @@ describe('console: journal stream (operator)', () => {
       const paid = await stream.waitFor((e) => e.event === 'journal' && e.data.flow_id === 'p-live' && e.data.type === 'PAYOUT_SENT');
       assert.deepEqual(
         { ...paid.data, position: 0, event_id: '', recorded_at: '' },
-        { position: 0, event_id: '', flow_id: 'p-live', flow_type: 'payout', seq: 4, type: 'PAYOUT_SENT', state: 'paid', status: 'done', needs_operator: false, operator: null, recorded_at: '' },
+        { position: 0, event_id: '', flow_id: 'p-live', flow_type: 'payout', seq: 4, type: 'PAYOUT_SENT', state: 'paid', status: 'done', needs_operator: false, tags: [], operator: null, recorded_at: '' },
       );
       const mine = stream.events.filter((e) => e.event === 'journal' && e.data.flow_id === 'p-live').map((e) => [e.data.seq, e.data.type, e.data.state, e.data.status]);
       assert.deepEqual(mine, [

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type AlpacaAuthProvider, networkCode } from './auth';
+import type { NotifyAlpacaParams } from '../machines/mint';
+import type { RedeemBody } from './bodies';
 import { AlpacaApiError } from './errors';
 
 /** Alpaca's Broker API hosts. */
@@ -84,31 +86,6 @@ const alpacaErrorBody = z.object({ code: z.coerce.number().int().optional(), mes
 /** Exactly one of the two, matching the identifier Alpaca used on the original mint request. */
 export type ClientRef = { client_external_account_id: string; client_account_id?: undefined } | { client_account_id: string; client_external_account_id?: undefined };
 
-export interface MintCallbackBody {
-  tokenization_request_id: string;
-  tx_hash: string;
-  wallet_address: string;
-  network: string;
-  client_external_account_id?: string;
-  client_account_id?: string;
-}
-
-export interface RedeemBody {
-  /** Single use at Alpaca: a value it has seen is refused with 422 (unless replayed with the same Idempotency-Key). */
-  issuer_request_id: string;
-  underlying_symbol: string;
-  token_symbol: string;
-  /** Decimal string, at most 9 decimal places. */
-  qty: string;
-  network: string;
-  /** Where the redeemed tokens were held (the sender). */
-  wallet_address: string;
-  /** The transfer of the tokens to our redemption wallet. */
-  tx_hash: string;
-  client_external_account_id?: string;
-  client_account_id?: string;
-}
-
 export interface RequestFilters {
   type?: string;
   status?: string;
@@ -173,7 +150,7 @@ export class AlpacaClient {
    * alias (sunset 2026-10-15). `idempotencyKey` is sent as `Idempotency-Key` when given (documented
    * for redeem only; harmless here).
    */
-  async mintCallback(body: MintCallbackBody, opts: { idempotencyKey?: string } = {}): Promise<TokenizationRequest> {
+  async mintCallback(body: NotifyAlpacaParams, opts: { idempotencyKey?: string } = {}): Promise<TokenizationRequest> {
     const what = 'POST /callback/mint';
     requireNonEmpty(what, body, ['tokenization_request_id', 'tx_hash', 'wallet_address', 'network']);
     const payload = { tokenization_request_id: body.tokenization_request_id, tx_hash: body.tx_hash, wallet_address: body.wallet_address, network: body.network, ...clientRef(what, body) };

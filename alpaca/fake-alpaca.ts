@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import getRawBody from 'raw-body';
+import type { RedeemResponse, TokenizationRequestObject } from './bodies';
 
 /**
  * A stand-in for Alpaca that follows the documented Broker API tokenization endpoints, for the
@@ -40,27 +41,6 @@ export interface RecordedCall {
   idempotencyKey?: string;
   /** True when the answer was an idempotent replay. */
   replayed?: boolean;
-}
-
-/** Alpaca's request object as the fake keeps it. */
-export interface FakeTokenizationRequest {
-  tokenization_request_id: string;
-  issuer_request_id: string | null;
-  type: 'mint' | 'redeem';
-  status: 'pending' | 'completed' | 'rejected';
-  underlying_symbol: string;
-  token_symbol: string;
-  qty: string;
-  issuer: string;
-  network: string;
-  wallet_address: string;
-  tx_hash: string | null;
-  fees: string | null;
-  created_at: string;
-  updated_at: string | null;
-  client_external_account_id?: string;
-  client_account_id?: string;
-  client_request_id?: string;
 }
 
 export interface FakeAlpacaBehaviour {
@@ -119,8 +99,8 @@ export interface FakeAlpaca {
   /** Resolves with the first callback for this request that was answered 200. */
   waitForCallback(tokenizationRequestId: string, timeoutMs?: number): Promise<RecordedCall>;
   /** Current state of one request (redeem outcomes applied), or undefined. */
-  request(tokenizationRequestId: string): FakeTokenizationRequest | undefined;
-  redeemRequests(): FakeTokenizationRequest[];
+  request(tokenizationRequestId: string): TokenizationRequestObject | undefined;
+  redeemRequests(): TokenizationRequestObject[];
   /** The issuer account's position in a symbol ("0" when none): completed mint journals in, completed redeems out, plus any set or skew. */
   position(symbol: string): string;
   /** Makes the position this quantity now; the flows keep moving it from there. */
@@ -171,7 +151,7 @@ interface SentMint {
 }
 
 interface Stored {
-  req: FakeTokenizationRequest;
+  req: TokenizationRequestObject;
   settlesAt?: number;
   outcome?: 'completed' | 'rejected';
   hiddenLookups: number;
@@ -197,7 +177,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
   const tokens = new Map<string, number>(); // token → expiry (ms)
   const stored = new Map<string, Stored>();
   const sentMints = new Map<string, SentMint>();
-  const idempotency = new Map<string, { bodyHash: string; tokenizationRequestId: string; response: Record<string, unknown> }>();
+  const idempotency = new Map<string, { bodyHash: string; tokenizationRequestId: string; response: RedeemResponse }>();
   const callbacks: RecordedCall[] = [];
   const redeems: RecordedCall[] = [];
   const events = new EventEmitter();
@@ -247,14 +227,14 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     });
 
   /** Redeems settle lazily: pending until their time is up, then their outcome. */
-  const settle = (s: Stored): FakeTokenizationRequest => {
+  const settle = (s: Stored): TokenizationRequestObject => {
     if (s.req.status === 'pending' && s.settlesAt !== undefined && Date.now() >= s.settlesAt) {
       s.req.status = s.outcome ?? 'completed';
       s.req.updated_at = new Date().toISOString();
     }
     return s.req;
   };
-  const snapshot = (r: FakeTokenizationRequest): FakeTokenizationRequest => ({ ...r });
+  const snapshot = (r: TokenizationRequestObject): TokenizationRequestObject => ({ ...r });
 
   const authorised = (header: string): boolean => {
     const space = header.indexOf(' ');
@@ -307,7 +287,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
 
   // ----- Broker API handlers -----
 
-  function mintCallback(b: Record<string, unknown>): FakeTokenizationRequest {
+  function mintCallback(b: Record<string, unknown>): TokenizationRequestObject {
     const missing = ['tokenization_request_id', 'tx_hash'].filter((k) => typeof b[k] !== 'string' || !b[k]);
     if (missing.length) throw unprocessable(missing.map((k) => `${k} is required`).join(', '));
     for (const k of ['wallet_address', 'network', 'client_external_account_id', 'client_account_id']) {
@@ -336,7 +316,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     return snapshot(r);
   }
 
-  function redeem(b: Record<string, unknown>, key: string | undefined): { response: Record<string, unknown>; replayed: boolean } {
+  function redeem(b: Record<string, unknown>, key: string | undefined): { response: RedeemResponse; replayed: boolean } {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw badRequest('Idempotency-Key must be 1-128 printable ASCII characters without spaces');
     const required = ['issuer_request_id', 'underlying_symbol', 'token_symbol', 'qty', 'network', 'wallet_address', 'tx_hash'];
     const missing = required.filter((k) => typeof b[k] !== 'string' || !b[k]);
@@ -362,7 +342,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     for (const s of stored.values()) if (s.req.issuer_request_id === b.issuer_request_id) throw unprocessable('issuer_request_id has already been used');
 
     const now = new Date().toISOString();
-    const req: FakeTokenizationRequest = {
+    const req: TokenizationRequestObject = {
       tokenization_request_id: crypto.randomUUID(),
       issuer_request_id: b.issuer_request_id as string,
       type: 'redeem',
@@ -387,7 +367,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
       hiddenLookups: behaviour.lookupNotFoundFirst,
     });
     // TokenizationRedeemResponse: no fees, updated_at or client ids.
-    const response: Record<string, unknown> = {
+    const response: RedeemResponse = {
       tokenization_request_id: req.tokenization_request_id,
       issuer_request_id: req.issuer_request_id,
       created_at: req.created_at,
@@ -405,7 +385,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     return { response, replayed: false };
   }
 
-  function lookup(s: Stored | undefined): FakeTokenizationRequest {
+  function lookup(s: Stored | undefined): TokenizationRequestObject {
     if (s && s.hiddenLookups > 0) {
       s.hiddenLookups--;
       s = undefined;
@@ -414,7 +394,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions): Promise<FakeA
     return snapshot(settle(s));
   }
 
-  function list(query: URLSearchParams): FakeTokenizationRequest[] {
+  function list(query: URLSearchParams): TokenizationRequestObject[] {
     const bound = (name: string): number | undefined => {
       const v = query.get(name);
       if (v === null) return undefined;

@@ -1,6 +1,6 @@
 import type { EffectAdapter } from '../runtime/effect-adapter';
 import { PermanentEffectError } from '../runtime/effect-adapter';
-import type { NotifyAlpacaParams } from '../machines/mint';
+import type { MintEvent, NotifyAlpacaParams } from '../machines/mint';
 import type { AlpacaClient } from './client';
 import { AlpacaApiError } from './errors';
 
@@ -10,7 +10,7 @@ import { AlpacaApiError } from './errors';
  * `alpaca_<status>`, `alpaca_invalid_response` or `alpaca_invalid_request`). The outbox row id is
  * sent as the Idempotency-Key, the same on every retry of the row.
  */
-export function mintCallbackEffect(client: AlpacaClient, retry: { baseMs: number; capMs: number; maxAttempts: number }): EffectAdapter<NotifyAlpacaParams> {
+export function mintCallbackEffect(client: AlpacaClient, retry: { baseMs: number; capMs: number; maxAttempts: number }): EffectAdapter<NotifyAlpacaParams, MintEvent> {
   return {
     retry,
     async run(params, ctx) {

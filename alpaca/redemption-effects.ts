@@ -1,16 +1,19 @@
-import type { EffectAdapter } from '../runtime/effect-adapter';
+import type { EffectAdapter, MachineEffectAdapters } from '../runtime/effect-adapter';
 import { PermanentEffectError } from '../runtime/effect-adapter';
-import type { PollRedemptionParams, RequestRedemptionParams } from '../machines/redemption';
+import type { PollRedemptionParams, RedemptionEvent, redemptionMachine, RequestRedemptionParams } from '../machines/redemption';
 import type { AlpacaClient } from './client';
 import { AlpacaApiError } from './errors';
 
-
-export function redemptionAlpacaEffects(client: AlpacaClient, retry: { baseMs: number; capMs: number; maxAttempts: number }) {
+/** The redemption's Alpaca effects: ask Alpaca to redeem, then look at the request until it settles. */
+export function redemptionAlpacaEffects(
+  client: AlpacaClient,
+  retry: { baseMs: number; capMs: number; maxAttempts: number },
+): MachineEffectAdapters<typeof redemptionMachine, 'requestRedemption' | 'pollRedemption'> {
   /**
    * The redeem call. The issuer request id and Idempotency-Key are stable for this attempt, so a retry
    * after a lost answer replays the original; before each retry the request is looked up by issuer id.
    */
-  const requestRedemption: EffectAdapter<RequestRedemptionParams> = {
+  const requestRedemption: EffectAdapter<RequestRedemptionParams, RedemptionEvent> = {
     retry,
     async run(p, ctx) {
       if (ctx.attempt > 1) {
@@ -35,7 +38,7 @@ export function redemptionAlpacaEffects(client: AlpacaClient, retry: { baseMs: n
   };
 
   /** One look at the request; `pending` comes back as ALPACA_PENDING and the machine's timer paces the next look. */
-  const pollRedemption: EffectAdapter<PollRedemptionParams> = {
+  const pollRedemption: EffectAdapter<PollRedemptionParams, RedemptionEvent> = {
     retry,
     async run(p) {
       const request = (await client.getRequest(p.tokenizationRequestId)) ?? (await client.getRequestByIssuerRequestId(p.issuerRequestId));

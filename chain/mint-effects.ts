@@ -1,14 +1,14 @@
-import type { EffectAdapter } from '../runtime/effect-adapter';
+import type { EffectAdapter, MachineEffectAdapters } from '../runtime/effect-adapter';
 import { PermanentEffectError } from '../runtime/effect-adapter';
-import type { AwaitMintParams, SubmitMintParams } from '../machines/mint';
+import type { AwaitMintParams, MintEvent, mintMachine, SubmitMintParams } from '../machines/mint';
 import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
 import { encodeMint, encodeReceiptInformation, parseDeposits } from './vault';
 
 /** The mint's chain effects: sign-store-broadcast the deposit, then wait for its confirmations. */
-export function mintEffects(chains: Map<string, ChainConnection>, options: ChainEffectSettings) {
+export function mintEffects(chains: Map<string, ChainConnection>, options: ChainEffectSettings): MachineEffectAdapters<typeof mintMachine, 'submitMintTransaction' | 'awaitMintConfirmations'> {
   const chainFor = (network: string) => connectionFor(chains, network);
 
-  const submitMintTransaction: EffectAdapter<SubmitMintParams> = {
+  const submitMintTransaction: EffectAdapter<SubmitMintParams, MintEvent> = {
     sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
@@ -23,7 +23,7 @@ export function mintEffects(chains: Map<string, ChainConnection>, options: Chain
         : { type: 'MINT_SUBMISSION_FAILED', code: 'chain_unavailable', message: error.message },
   };
 
-  const awaitMintConfirmations: EffectAdapter<AwaitMintParams> = {
+  const awaitMintConfirmations: EffectAdapter<AwaitMintParams, MintEvent> = {
     // Confirmation checks rebroadcast an unmined transaction: they wait out a pause too.
     sendsTransactions: true,
     retry: { baseMs: 250, capMs: 5_000, maxAttempts: options.confirmAttempts },

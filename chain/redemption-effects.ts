@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { Interface } from 'ethers';
-import type { EffectAdapter } from '../runtime/effect-adapter';
+import type { EffectAdapter, MachineEffectAdapters } from '../runtime/effect-adapter';
 import { PermanentEffectError } from '../runtime/effect-adapter';
-import type { AwaitBurnParams, BurnParams, ReturnTokensParams } from '../machines/redemption';
+import type { AwaitBurnParams, BurnParams, RedemptionEvent, redemptionMachine, ReturnTokensParams } from '../machines/redemption';
 import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
 import { encodeBurn, encodeReceiptInformation } from './vault';
 
@@ -46,10 +46,10 @@ function snapshotIsolation(db: Knex): { isolationLevel?: 'repeatable read' } {
   return String(db.client.config.client).startsWith('pg') ? { isolationLevel: 'repeatable read' } : {};
 }
 
-export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: ChainEffectSettings) {
+export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: ChainEffectSettings): MachineEffectAdapters<typeof redemptionMachine, 'submitBurn' | 'awaitBurnConfirmations' | 'returnTokensToSender'> {
   const chainFor = (network: string) => connectionFor(chains, network);
 
-  const submitBurn: EffectAdapter<BurnParams> = {
+  const submitBurn: EffectAdapter<BurnParams, RedemptionEvent> = {
     sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {
@@ -82,7 +82,7 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
         : { type: 'BURN_FAILED', code: 'chain_unavailable', message: error.message },
   };
 
-  const awaitBurnConfirmations: EffectAdapter<AwaitBurnParams> = {
+  const awaitBurnConfirmations: EffectAdapter<AwaitBurnParams, RedemptionEvent> = {
     // Confirmation checks rebroadcast an unmined transaction: they wait out a pause too.
     sendsTransactions: true,
     retry: { baseMs: 250, capMs: 5_000, maxAttempts: options.confirmAttempts },
@@ -95,7 +95,7 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
     failed: (error) => ({ type: 'BURN_FAILED', code: 'confirmation_timeout', message: error.message }),
   };
 
-  const returnTokensToSender: EffectAdapter<ReturnTokensParams> = {
+  const returnTokensToSender: EffectAdapter<ReturnTokensParams, RedemptionEvent> = {
     sendsTransactions: true,
     retry: { baseMs: 500, capMs: 30_000, maxAttempts: options.submitAttempts },
     async run(p, ctx) {

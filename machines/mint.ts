@@ -1,5 +1,8 @@
-import { assign, cancel, raise, setup } from 'xstate';
+import { type AnyMachineSnapshot, assign, cancel, raise, setup } from 'xstate';
 import { ALPACA_DECIMALS, toBaseUnits } from '../core/amounts';
+import { DomainError } from '../core/errors';
+import { TAGS } from './tags';
+import { effect, type EffectName } from './effects';
 
 /**
  * One tokenization request (a mint), from Alpaca's request to Alpaca's callback.
@@ -82,10 +85,28 @@ export type MintEvent =
 const aboveQuantity = (qty: string, limit: string) => toBaseUnits(qty, ALPACA_DECIMALS) > toBaseUnits(limit, ALPACA_DECIMALS);
 
 /**
- * Four eyes: the operator who approved first may not also give the second approval. Exported so the
- * host can say why such an approval is refused (the machine alone only refuses it).
+ * Four eyes: the operator who approved first may not also give the second approval. The guard
+ * `anotherOperator` refuses such an approval and `explainMintRefusal` says why, from this one rule.
  */
-export const isSameApprover = (context: Pick<MintContext, 'approvedBy'>, event: { operator?: string }) => event.operator === context.approvedBy;
+const isSameApprover = (context: Pick<MintContext, 'approvedBy'>, event: { operator?: string }) => event.operator === context.approvedBy;
+
+/** Four eyes: the operator who gave a mint's first approval asked to give the second too. Nothing was written. */
+export class SameOperatorCannotApproveError extends DomainError {
+  constructor(state: string, approvedBy: string) {
+    super('same_operator_cannot_approve', `${approvedBy} already approved this mint; a different operator must give the second approval`, { state, event: 'OPERATOR_APPROVE', approved_by: approvedBy });
+  }
+}
+
+/**
+ * Why the mint refuses an event when its generic refusal would say too little (the host asks through
+ * FlowDefinition.explainRefusal): a second approval by the operator who gave the first.
+ */
+export function explainMintRefusal(snapshot: AnyMachineSnapshot, event: { type: string; operator?: unknown }): DomainError | undefined {
+  const context = snapshot.context as MintContext;
+  if (event.type !== 'OPERATOR_APPROVE' || !snapshot.hasTag(TAGS.secondApprovalPending) || context.approvedBy === undefined) return undefined;
+  if (!isSameApprover(context, { operator: typeof event.operator === 'string' ? event.operator : undefined })) return undefined;
+  return new SameOperatorCannotApproveError('awaitingApproval.endorsed', context.approvedBy);
+}
 
 /** Effect parameters, as the adapters receive them. */
 export interface SubmitMintParams {
@@ -111,6 +132,14 @@ export interface NotifyAlpacaParams {
   client_account_id?: string;
 }
 
+/** The mint's effects: the host writes them to the outbox; adapters in chain/ and alpaca/ perform them. */
+export const MINT_EFFECTS = {
+  submitMintTransaction: effect<SubmitMintParams>(),
+  awaitMintConfirmations: effect<AwaitMintParams>(),
+  notifyAlpacaOfMint: effect<NotifyAlpacaParams>(),
+};
+export type MintEffect = EffectName<typeof MINT_EFFECTS>;
+
 export const mintMachine = setup({
   types: {
     context: {} as MintContext,
@@ -118,10 +147,7 @@ export const mintMachine = setup({
     input: {} as MintInput,
   },
   actions: {
-    // Effects: the host turns these into outbox rows; adapters in chain/ and alpaca/ perform them.
-    submitMintTransaction: (_: unknown, _params: SubmitMintParams) => undefined,
-    awaitMintConfirmations: (_: unknown, _params: AwaitMintParams) => undefined,
-    notifyAlpacaOfMint: (_: unknown, _params: NotifyAlpacaParams) => undefined,
+    ...MINT_EFFECTS,
     recordJournal: assign((_, params: { status: 'completed' | 'rejected' }) => ({ journalStatus: params.status })),
     recordFailure: assign((_, params: { code: string; message: string }) => ({ failure: { code: params.code, message: params.message } })),
     clearFailure: assign({ failure: undefined }),

@@ -1,4 +1,5 @@
 import { assign, cancel, raise, setup } from 'xstate';
+import { effect, type EffectName } from './effects';
 
 /**
  * One redemption: an AP sent share tokens to our redemption wallet; we tell Alpaca, wait until Alpaca
@@ -123,6 +124,16 @@ export interface ReturnTokensParams {
   amountUnits: string;
 }
 
+/** The redemption's effects, performed by adapters (chain/, alpaca/) after commit. */
+export const REDEMPTION_EFFECTS = {
+  requestRedemption: effect<RequestRedemptionParams>(),
+  pollRedemption: effect<PollRedemptionParams>(),
+  submitBurn: effect<BurnParams>(),
+  awaitBurnConfirmations: effect<AwaitBurnParams>(),
+  returnTokensToSender: effect<ReturnTokensParams>(),
+};
+export type RedemptionEffect = EffectName<typeof REDEMPTION_EFFECTS>;
+
 export const redemptionMachine = setup({
   types: {
     context: {} as RedemptionContext,
@@ -130,12 +141,7 @@ export const redemptionMachine = setup({
     input: {} as RedemptionInput,
   },
   actions: {
-    // Effects, performed by adapters after commit.
-    requestRedemption: (_: unknown, _params: RequestRedemptionParams) => undefined,
-    pollRedemption: (_: unknown, _params: PollRedemptionParams) => undefined,
-    submitBurn: (_: unknown, _params: BurnParams) => undefined,
-    awaitBurnConfirmations: (_: unknown, _params: AwaitBurnParams) => undefined,
-    returnTokensToSender: (_: unknown, _params: ReturnTokensParams) => undefined,
+    ...REDEMPTION_EFFECTS,
     recordFailure: assign((_, params: { code: string; message: string }) => ({ failure: { code: params.code, message: params.message } })),
     clearFailure: assign({ failure: undefined }),
   },

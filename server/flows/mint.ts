@@ -2,13 +2,13 @@ import type { ChainConnection } from '../../chain/chain-connection';
 import { mintEffects } from '../../chain/mint-effects';
 import type { AlpacaClient } from '../../alpaca/client';
 import { mintCallbackEffect } from '../../alpaca/mint-callback-effect';
-import { MINT_MACHINE_VERSION, mintMachine } from '../../machines/mint';
+import { explainMintRefusal, MINT_MACHINE_VERSION, type MintEffect, mintMachine } from '../../machines/mint';
 import { MINT_VIEWS, projectMint } from '../../persistence/views/mint-view';
 import { mintRoutes } from '../routes/mint';
 import type { FlowModule } from '../service';
 import type { FlowDefinition } from '../../persistence/flow-definition';
 import { MintAdmission } from '../controls/mint-admission';
-import { explainMintRefusal } from '../controls/approvals';
+import type { MachineEffectAdapters } from '../../runtime/effect-adapter';
 
 export interface MintSettings {
   journalTimeoutMs: number;
@@ -29,15 +29,19 @@ export const DEFAULT_MINT_SETTINGS: MintSettings = {
 
 export const mintDefinition: FlowDefinition = { type: 'mint', machine: mintMachine, version: MINT_MACHINE_VERSION, project: projectMint, views: MINT_VIEWS, explainRefusal: explainMintRefusal };
 
-
 /** The mint flow: its machine, its view, the effects it asks for, and its Alpaca-facing routes. */
 export function mintModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: MintSettings = DEFAULT_MINT_SETTINGS): FlowModule {
   return {
     definition: mintDefinition,
-    effects: () => ({
-      ...mintEffects(chains, settings),
-      notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),
-    }),
+    effects: () => mintEffectAdapters(chains, alpaca, settings),
     routes: (parts) => [mintRoutes({ ...parts, admission: new MintAdmission(parts.db, parts.clock, parts.reader) }, { journalTimeoutMs: settings.journalTimeoutMs })],
+  };
+}
+
+/** One adapter per effect of the mint machine, typed by the machine: its params in, its events out. */
+export function mintEffectAdapters(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: MintSettings): MachineEffectAdapters<typeof mintMachine, MintEffect> {
+  return {
+    ...mintEffects(chains, settings),
+    notifyAlpacaOfMint: mintCallbackEffect(alpaca, settings.callbackRetry),
   };
 }

@@ -3,8 +3,10 @@ import { redemptionAlpacaEffects } from '../../alpaca/redemption-effects';
 import type { ChainConnection } from '../../chain/chain-connection';
 import { redemptionChainEffects } from '../../chain/redemption-effects';
 import type { FlowDefinition } from '../../persistence/flow-definition';
-import { REDEMPTION_MACHINE_VERSION, redemptionMachine } from '../../machines/redemption';
+import { REDEMPTION_MACHINE_VERSION, type RedemptionEffect, redemptionMachine } from '../../machines/redemption';
 import { projectRedemption, REDEMPTION_VIEWS } from '../../persistence/views/redemption-view';
+import type { Database } from '../../persistence/database';
+import type { MachineEffectAdapters } from '../../runtime/effect-adapter';
 import type { FlowModule } from '../service';
 
 export const redemptionDefinition: FlowDefinition = { type: 'redemption', machine: redemptionMachine, version: REDEMPTION_MACHINE_VERSION, project: projectRedemption, views: REDEMPTION_VIEWS };
@@ -27,9 +29,14 @@ export const DEFAULT_REDEMPTION_SETTINGS: RedemptionSettings = {
 export function redemptionModule(chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: RedemptionSettings = DEFAULT_REDEMPTION_SETTINGS): FlowModule {
   return {
     definition: redemptionDefinition,
-    effects: ({ db }) => ({
-      ...redemptionChainEffects(db, chains, settings),
-      ...redemptionAlpacaEffects(alpaca, settings.alpacaRetry),
-    }),
+    effects: ({ db }) => redemptionEffectAdapters(db, chains, alpaca, settings),
+  };
+}
+
+/** One adapter per effect of the redemption machine, typed by the machine: its params in, its events out. */
+export function redemptionEffectAdapters(db: Database, chains: Map<string, ChainConnection>, alpaca: AlpacaClient, settings: RedemptionSettings): MachineEffectAdapters<typeof redemptionMachine, RedemptionEffect> {
+  return {
+    ...redemptionChainEffects(db, chains, settings),
+    ...redemptionAlpacaEffects(alpaca, settings.alpacaRetry),
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * The bodies of the Broker API tokenization calls the issuer makes, declared once for the client that
+ * sends them and the fake that serves them. The mint callback body is the mint machine's
+ * `NotifyAlpacaParams` (the effect's params are sent as they are).
+ */
+
+export interface RedeemBody {
+  /** Single use at Alpaca: a value it has seen is refused with 422 (unless replayed with the same Idempotency-Key). */
+  issuer_request_id: string;
+  underlying_symbol: string;
+  token_symbol: string;
+  /** Decimal string, at most 9 decimal places. */
+  qty: string;
+  network: string;
+  /** Where the redeemed tokens were held (the sender). */
+  wallet_address: string;
+  /** The transfer of the tokens to our redemption wallet. */
+  tx_hash: string;
+  client_external_account_id?: string;
+  client_account_id?: string;
+}
+
+/**
+ * Alpaca's tokenization request object, as documented (the client parses what arrives more leniently:
+ * `tokenizationRequestSchema` in client.ts).
+ */
+export interface TokenizationRequestObject {
+  tokenization_request_id: string;
+  issuer_request_id: string | null;
+  type: 'mint' | 'redeem';
+  status: 'pending' | 'completed' | 'rejected';
+  underlying_symbol: string;
+  token_symbol: string;
+  qty: string;
+  issuer: string;
+  network: string;
+  wallet_address: string;
+  tx_hash: string | null;
+  fees: string | null;
+  created_at: string;
+  updated_at: string | null;
+  client_external_account_id?: string;
+  client_account_id?: string;
+  client_request_id?: string;
+}
+
+/** The redeem answer (`TokenizationRedeemResponse`): the request object without fees, updated_at or the client ids. */
+export type RedeemResponse = Omit<TokenizationRequestObject, 'fees' | 'updated_at' | 'client_external_account_id' | 'client_account_id' | 'client_request_id'>;

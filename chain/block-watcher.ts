@@ -1,4 +1,5 @@
 import { type JsonRpcProvider, toBeHex } from 'ethers';
+import { PollLoop } from '../runtime/poll-loop';
 
 /** One transaction someone is waiting on; `next` resolves when it may have moved, or at the deadline. */
 export interface TransactionWatch {
@@ -25,14 +26,17 @@ export class BlockWatcher {
   private readonly waiters = new Set<Waiter>();
   /** The last block whose transactions were looked at; undefined until the first poll. */
   private scanned: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Runs only while someone waits. */
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly provider: JsonRpcProvider,
     private readonly pollMs = 100,
     /** More new blocks than this at once: wake everyone to check for themselves instead of scanning them. */
     private readonly maxScan = 16,
-  ) {}
+  ) {
+    this.loop = new PollLoop(() => this.poll(), { intervalMs: pollMs });
+  }
 
   /** Register before the caller's first check: any block after that check is then scanned for the hash. */
   watch(txHash: string): TransactionWatch {
@@ -75,7 +79,7 @@ export class BlockWatcher {
   }
 
   private ensurePolling(): void {
-    if (!this.timer) this.timer = setTimeout(() => void this.poll(), this.pollMs);
+    this.loop.start(this.pollMs);
   }
 
   private async poll(): Promise<void> {
@@ -83,11 +87,11 @@ export class BlockWatcher {
       if (this.waiters.size > 0) await this.look();
     } catch {
       // Node unreachable or slow: the waiters' own deadlines hand them back to their retries.
-    } finally {
-      this.timer = undefined;
-      if (this.waiters.size > 0) this.ensurePolling();
-      // Nobody waits: forget the cursor, so the next waiter starts from a fresh head.
-      else this.scanned = undefined;
+    }
+    if (this.waiters.size === 0) {
+      // Nobody waits: stop, and forget the cursor, so the next waiter starts from a fresh head.
+      this.scanned = undefined;
+      void this.loop.stop();
     }
   }
 

@@ -14,7 +14,7 @@ export function mintEffects(chains: Map<string, ChainConnection>, options: Chain
     async run(p, ctx) {
       const chain = chainFor(p.network);
       const data = encodeMint({ vault: p.vaultAddress, issuer: chain.issuer, recipient: p.recipient, amount: BigInt(p.amountUnits), receiptInformation: encodeReceiptInformation(p.tokenizationRequestId) });
-      const sent = await chain.transactions.send(p.intentId, ctx.flowId, { to: p.vaultAddress, data }).catch(rethrowAsVaultRefusal);
+      const sent = await chain.transactions.send({ intentId: p.intentId, flowId: ctx.flowId, purpose: 'mint' }, { to: p.vaultAddress, data }).catch(rethrowAsVaultRefusal);
       return { type: 'MINT_TX_SENT', txHash: sent.txHash, nonce: sent.nonce };
     },
     failed: (error) =>

@@ -1,53 +1,18 @@
-import type { Knex } from 'knex';
 import { Interface } from 'ethers';
 import type { EffectAdapter, MachineEffectAdapters } from '../runtime/effect-adapter';
 import { PermanentEffectError } from '../runtime/effect-adapter';
 import type { AwaitBurnParams, BurnParams, RedemptionEvent, redemptionMachine, ReturnTokensParams } from '../machines/redemption';
 import { type ChainConnection, type ChainEffectSettings, connectionFor, NotYetConfirmed, rethrowAsVaultRefusal } from './chain-connection';
 import { encodeBurn, encodeReceiptInformation } from './vault';
+import type { Database } from '../persistence/database';
+import { ReceiptStore } from '../persistence/receipt-store';
 
 const erc20 = new Interface(['function transfer(address to, uint256 amount) returns (bool)']);
 
-/**
- * Receipts are drawn oldest first (lowest receipt id), splitting across several when one is not
- * enough. A burn's claim counts until its flow has completed (that is when `receipt_inventory` is drawn
- * down), not merely until its transaction is mined: between the two, the shares are gone on chain but
- * not yet from the view. Only a reverted burn gives its claim back.
- */
-export async function allocateReceipts(db: Knex | Knex.Transaction, vault: string, amount: bigint): Promise<Array<{ receiptId: string; amountUnits: string }> | undefined> {
-  const rows = await db('receipt_inventory').where({ vault_address: vault });
-  const pending = await db('burn_allocations as a')
-    .join('chain_transactions as t', 't.intent_id', 'a.intent_id')
-    .leftJoin('flows as f', 'f.flow_id', 't.flow_id')
-    .where('a.vault_address', vault)
-    .whereNot('t.status', 'reverted')
-    .where((q) => q.whereNull('f.state').orWhereNot('f.state', 'completed'))
-    .select('a.receipt_id', 'a.amount_units');
-  const claimed = new Map<string, bigint>();
-  for (const p of pending) claimed.set(p.receipt_id, (claimed.get(p.receipt_id) ?? 0n) + BigInt(p.amount_units));
-  const receipts = rows
-    .map((r: any) => ({ receiptId: String(r.receipt_id), free: BigInt(r.shares_remaining) - (claimed.get(String(r.receipt_id)) ?? 0n) }))
-    .filter((r) => r.free > 0n)
-    .sort((a, b) => (BigInt(a.receiptId) < BigInt(b.receiptId) ? -1 : 1));
-  const parts: Array<{ receiptId: string; amountUnits: string }> = [];
-  let left = amount;
-  for (const r of receipts) {
-    if (left === 0n) break;
-    const take = r.free < left ? r.free : left;
-    parts.push({ receiptId: r.receiptId, amountUnits: take.toString() });
-    left -= take;
-  }
-  return left === 0n ? parts : undefined;
-}
-
 /** The redemption's chain effects: the burn (with its receipt allocation), its confirmations, and returning tokens. */
-/** SQLite transactions are serializable already; PostgreSQL needs repeatable read for one snapshot. */
-function snapshotIsolation(db: Knex): { isolationLevel?: 'repeatable read' } {
-  return String(db.client.config.client).startsWith('pg') ? { isolationLevel: 'repeatable read' } : {};
-}
-
-export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnection>, options: ChainEffectSettings): MachineEffectAdapters<typeof redemptionMachine, 'submitBurn' | 'awaitBurnConfirmations' | 'returnTokensToSender'> {
+export function redemptionChainEffects(db: Database, chains: Map<string, ChainConnection>, options: ChainEffectSettings): MachineEffectAdapters<typeof redemptionMachine, 'submitBurn' | 'awaitBurnConfirmations' | 'returnTokensToSender'> {
   const chainFor = (network: string) => connectionFor(chains, network);
+  const receipts = new ReceiptStore(db);
 
   const submitBurn: EffectAdapter<BurnParams, RedemptionEvent> = {
     sendsTransactions: true,
@@ -55,24 +20,18 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
     async run(p, ctx) {
       const chain = chainFor(p.network);
       const sent = await chain.transactions
-        .send(p.intentId, ctx.flowId, async () => {
+        .send({ intentId: p.intentId, flowId: ctx.flowId, purpose: 'burn' }, async () => {
           // Chosen once, recorded with the signed transaction: after a crash the same receipts are used.
-          // Both reads in one consistent snapshot: a burn completing in between must not be missed by one and seen by the other.
-          const chosen = await db.transaction((trx) => allocateReceipts(trx, p.vaultAddress, BigInt(p.amountUnits)), snapshotIsolation(db));
+          const chosen = await receipts.allocateForBurn(p.vaultAddress, BigInt(p.amountUnits));
           if (!chosen) throw new PermanentEffectError(`receipt inventory does not back ${p.amountUnits} base units`, 'insufficient_inventory');
           return {
             to: p.vaultAddress,
             data: encodeBurn({ issuer: chain.issuer, parts: chosen.map((c) => ({ receiptId: BigInt(c.receiptId), amount: BigInt(c.amountUnits) })), info: encodeReceiptInformation(p.redemptionFlowTx) }),
-            record: async (trx) => {
-              await trx('burn_allocations').insert(chosen.map((c) => ({ intent_id: p.intentId, vault_address: p.vaultAddress, receipt_id: c.receiptId, amount_units: c.amountUnits })));
-            },
+            record: (tx) => receipts.recordAllocation(tx, p.intentId, p.vaultAddress, chosen),
           };
         })
         .catch(rethrowAsVaultRefusal);
-      const parts = (await db('burn_allocations').where({ intent_id: p.intentId }))
-        .map((r: any) => ({ receiptId: String(r.receipt_id), amountUnits: String(r.amount_units) }))
-        .sort((a, b) => (BigInt(a.receiptId) < BigInt(b.receiptId) ? -1 : 1));
-      return { type: 'BURN_TX_SENT', txHash: sent.txHash, receipts: parts };
+      return { type: 'BURN_TX_SENT', txHash: sent.txHash, receipts: await receipts.allocationOf(p.intentId) };
     },
     failed: (error) =>
       error instanceof PermanentEffectError
@@ -101,7 +60,7 @@ export function redemptionChainEffects(db: Knex, chains: Map<string, ChainConnec
     async run(p, ctx) {
       const chain = chainFor(p.network);
       const call = { to: p.vaultAddress, data: erc20.encodeFunctionData('transfer', [p.recipient, BigInt(p.amountUnits)]) };
-      const sent = await chain.transactions.send(p.intentId, ctx.flowId, call).catch(rethrowAsVaultRefusal);
+      const sent = await chain.transactions.send({ intentId: p.intentId, flowId: ctx.flowId, purpose: 'return' }, call).catch(rethrowAsVaultRefusal);
       const result = await chain.transactions.waitForConfirmation(p.intentId, options.confirmWaitMs);
       if (result.status === 'pending') throw new NotYetConfirmed('return transfer not yet confirmed');
       if (result.status === 'reverted') throw new PermanentEffectError('return transfer reverted', 'reverted');

@@ -1,19 +1,20 @@
-import type { Knex } from 'knex';
 import { type JsonRpcProvider, type TransactionReceipt, isError, keccak256 } from 'ethers';
 import type { IssuerSigner } from './issuer-signer';
 import type { Logger } from 'pino';
 import { iso, type Clock } from '../core/clock';
 import { failpoint } from '../core/failpoints';
 import { isUniqueViolation } from '../persistence/errors';
-import { isPostgres } from '../persistence/database';
+import type { Database } from '../persistence/database';
+import type { Tx } from '../persistence/transaction';
+import { ChainTransactionStore, type RecordedTransaction, type SignerTurn, type StatusChange, type TransactionPurpose, type TransactionStatus } from '../persistence/chain-transaction-store';
 import { DEFAULT_FEE_POLICY, type FeePolicy, feesFor } from './fee-policy';
 import { BlockWatcher } from './block-watcher';
 
 export interface PreparedCall {
   to: string;
   data: string;
-  /** Writes that must commit with the signed transaction. */
-  record?: (trx: Knex.Transaction) => Promise<void>;
+  /** Writes that must commit with the signed transaction (a store method given the `Tx`). */
+  record?: (tx: Tx) => Promise<void>;
 }
 
 /** A call with its gas limit and fees, ready to be given a nonce and signed. */
@@ -30,23 +31,25 @@ export type ConfirmationResult =
   | { status: 'reverted'; receipt: TransactionReceipt }
   | { status: 'pending'; confirmations: number; blockNumber?: number };
 
-/** `mint`, `burn`, `return`: the first part of an intent id, so a crash point can target one kind. */
-const intentKind = (intentId: string) => intentId.split(':')[0];
-
-/** A planned call waiting for the signer's next turn. */
-interface QueuedSigning {
+/** What an effect asks to be sent: its intent, its flow and the purpose stored with the transaction. */
+export interface TransactionIntent {
   intentId: string;
   flowId: string;
+  purpose: TransactionPurpose;
+}
+
+/** A planned call waiting for the signer's next turn. */
+interface QueuedSigning extends TransactionIntent {
   call: PlannedCall;
-  resolve: (row: any) => void;
+  resolve: (row: RecordedTransaction) => void;
   reject: (err: unknown) => void;
 }
 
 interface StatusMark {
   intentId: string;
-  status: string;
+  status: TransactionStatus;
   blockNumber: number | null;
-  onlyFrom: string | undefined;
+  onlyFrom: TransactionStatus | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -79,6 +82,7 @@ export class TransactionManager {
   /** When this process last broadcast each unconfirmed transaction (hash → ms). */
   private readonly broadcastAt = new Map<string, number>();
   private readonly watcher: BlockWatcher;
+  private readonly store: ChainTransactionStore;
   private marks: StatusMark[] = [];
   private marking: Promise<void> | undefined;
   private confirmedListener: ((tx: { kind: string; confirmations: number; secondsSinceSigned: number }) => void) | undefined;
@@ -89,7 +93,7 @@ export class TransactionManager {
   }
 
   constructor(
-    private readonly db: Knex,
+    db: Database,
     private readonly provider: JsonRpcProvider,
     private readonly signer: IssuerSigner,
     private readonly chainId: number,
@@ -99,6 +103,7 @@ export class TransactionManager {
     private readonly fees: FeePolicy = DEFAULT_FEE_POLICY,
   ) {
     this.watcher = new BlockWatcher(provider);
+    this.store = new ChainTransactionStore(db);
   }
 
   get address(): string {
@@ -110,23 +115,24 @@ export class TransactionManager {
    * crash. `prepare` may be a function, run only when nothing is recorded yet and inside the signer's
    * queue, whose `record` writes commit with the signed transaction (a burn's receipt allocation).
    */
-  async send(intentId: string, flowId: string, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<SentTransaction> {
-    let row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+  async send(intent: TransactionIntent, prepare: PreparedCall | (() => Promise<PreparedCall>)): Promise<SentTransaction> {
+    const { intentId } = intent;
+    let row = await this.store.find(intentId);
     if (!row) {
       // A call known in advance (a mint) is estimated and priced before taking the signer's turn, so
       // the turn covers only the nonce, the signature and the insert; one that must be prepared in turn
       // (a burn choosing its receipts) is planned inside it.
       row =
         typeof prepare === 'function'
-          ? await this.serialized(() => this.signAndRecord(intentId, flowId, () => prepare().then((call) => this.plan(call))))
-          : await this.signInTurn(intentId, flowId, await this.plan(prepare));
+          ? await this.serialized(() => this.signAndRecord(intent, () => prepare().then((call) => this.plan(call))))
+          : await this.signInTurn(intent, await this.plan(prepare));
     }
-    await this.broadcast(row.raw_tx, row.tx_hash);
-    await failpoint(`txmanager.afterBroadcast.${intentKind(intentId)}`);
+    await this.broadcast(row.rawTx, row.txHash);
+    await failpoint(`txmanager.afterBroadcast.${row.purpose}`);
     if (row.status === 'signed') {
       await this.mark(intentId, 'broadcast', null, 'signed');
     }
-    return { intentId, txHash: row.tx_hash, nonce: Number(row.nonce) };
+    return { intentId, txHash: row.txHash, nonce: row.nonce };
   }
 
   /** Where the intent's transaction stands; rebroadcasts it while it is not mined (a node may have dropped it). */
@@ -143,7 +149,7 @@ export class TransactionManager {
     const deadline = Date.now() + timeoutMs;
     const row = await this.recorded(intentId);
     // Watch first, check second: a block mined after the check is then always scanned.
-    const watch = this.watcher.watch(row.tx_hash);
+    const watch = this.watcher.watch(row.txHash);
     try {
       let result = await this.check(row);
       for (;;) {
@@ -151,7 +157,7 @@ export class TransactionManager {
         // Mined but not deep enough: wake at the depth. Not mined: wake when it is, or to send it again.
         const mined = result.blockNumber !== undefined;
         watch.minHead = mined ? result.blockNumber! + this.confirmations - 1 : undefined;
-        const rebroadcastAt = mined ? Infinity : (this.broadcastAt.get(row.tx_hash) ?? Date.now()) + REBROADCAST_MS;
+        const rebroadcastAt = mined ? Infinity : (this.broadcastAt.get(row.txHash) ?? Date.now()) + REBROADCAST_MS;
         await watch.next(Math.min(deadline, rebroadcastAt));
         result = await this.check(row);
       }
@@ -160,36 +166,36 @@ export class TransactionManager {
     }
   }
 
-  private async recorded(intentId: string): Promise<any> {
-    const row = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+  private async recorded(intentId: string): Promise<RecordedTransaction> {
+    const row = await this.store.find(intentId);
     if (!row) throw new Error(`no transaction recorded for ${intentId}`);
     return row;
   }
 
-  private async check(row: any): Promise<ConfirmationResult> {
-    const intentId: string = row.intent_id;
-    const receipt = await this.provider.getTransactionReceipt(row.tx_hash);
+  private async check(row: RecordedTransaction): Promise<ConfirmationResult> {
+    const { intentId } = row;
+    const receipt = await this.provider.getTransactionReceipt(row.txHash);
     if (!receipt) {
       // Sent by this process a moment ago: the node has it. After a restart (no record here) or a
       // while without a block, send it again.
-      const last = this.broadcastAt.get(row.tx_hash);
-      if (last === undefined || Date.now() - last >= REBROADCAST_MS) await this.broadcast(row.raw_tx, row.tx_hash);
+      const last = this.broadcastAt.get(row.txHash);
+      if (last === undefined || Date.now() - last >= REBROADCAST_MS) await this.broadcast(row.rawTx, row.txHash);
       return { status: 'pending', confirmations: 0 };
     }
     const head = await this.provider.getBlockNumber();
     const confirmations = head - receipt.blockNumber + 1;
     if (receipt.status === 0) {
-      this.broadcastAt.delete(row.tx_hash);
+      this.broadcastAt.delete(row.txHash);
       await this.mark(intentId, 'reverted', receipt.blockNumber);
       return { status: 'reverted', receipt };
     }
     if (confirmations < this.confirmations) return { status: 'pending', confirmations, blockNumber: receipt.blockNumber };
-    this.broadcastAt.delete(row.tx_hash);
+    this.broadcastAt.delete(row.txHash);
     await this.mark(intentId, 'confirmed', receipt.blockNumber);
     if (row.status !== 'confirmed') {
       row.status = 'confirmed';
-      const secondsSinceSigned = Math.max(0, (this.clock.now() - Date.parse(row.created_at)) / 1000);
-      this.confirmedListener?.({ kind: intentKind(intentId) ?? 'unknown', confirmations, secondsSinceSigned });
+      const secondsSinceSigned = Math.max(0, (this.clock.now() - Date.parse(row.createdAt)) / 1000);
+      this.confirmedListener?.({ kind: row.purpose ?? 'unknown', confirmations, secondsSinceSigned });
     }
     return { status: 'confirmed', receipt, confirmations };
   }
@@ -222,9 +228,9 @@ export class TransactionManager {
   }
 
   /** Waits for the signer's next turn, which signs and records every call waiting by then together. */
-  private signInTurn(intentId: string, flowId: string, call: PlannedCall): Promise<any> {
+  private signInTurn(intent: TransactionIntent, call: PlannedCall): Promise<RecordedTransaction> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ intentId, flowId, call, resolve, reject });
+      this.waiting.push({ ...intent, call, resolve, reject });
       this.queueTurn();
     });
   }
@@ -247,17 +253,11 @@ export class TransactionManager {
    */
   private async signBatch(batch: QueuedSigning[]): Promise<void> {
     try {
-      const rows = !isPostgres(this.db)
-        ? await this.storeBatch(this.db, (work) => this.db.transaction(work), batch)
-        : await this.db.transaction(async (trx) => {
-            await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: 0 }).onConflict(['chain_id', 'address']).ignore();
-            await trx('chain_nonces').where({ chain_id: this.chainId, address: this.address }).forUpdate().first();
-            return this.storeBatch(trx, (work) => work(trx), batch);
-          });
+      const rows = await this.store.inSignerTurn(this.chainId, this.address, (turn) => this.storeBatch(turn, batch));
       for (const { row, fresh } of rows.values()) {
-        if (fresh) this.log.info({ intentId: row.intent_id, txHash: row.tx_hash, nonce: row.nonce }, 'transaction signed and recorded');
+        if (fresh) this.log.info({ intentId: row.intentId, txHash: row.txHash, nonce: row.nonce }, 'transaction signed and recorded');
       }
-      for (const { row, fresh } of rows.values()) if (fresh) await failpoint(`txmanager.afterPersist.${intentKind(row.intent_id)}`);
+      for (const { row, fresh } of rows.values()) if (fresh) await failpoint(`txmanager.afterPersist.${row.purpose}`);
       for (const q of batch) q.resolve(rows.get(q.intentId)!.row);
     } catch (err) {
       if (!isUniqueViolation(err)) {
@@ -265,38 +265,37 @@ export class TransactionManager {
         return;
       }
       // Another instance recorded one of these intents meanwhile: take them one by one.
-      for (const q of batch) await this.signAndRecord(q.intentId, q.flowId, q.call).then(q.resolve, q.reject);
+      for (const q of batch) await this.signAndRecord(q, q.call).then(q.resolve, q.reject);
     }
   }
 
-  private async storeBatch(
-    reader: Knex | Knex.Transaction,
-    commit: (work: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
-    batch: QueuedSigning[],
-  ): Promise<Map<string, { row: any; fresh: boolean }>> {
-    const rows = new Map<string, { row: any; fresh: boolean }>();
+  private async storeBatch(turn: SignerTurn, batch: QueuedSigning[]): Promise<Map<string, { row: RecordedTransaction; fresh: boolean }>> {
+    const rows = new Map<string, { row: RecordedTransaction; fresh: boolean }>();
     const ids = [...new Set(batch.map((q) => q.intentId))];
-    for (const existing of await reader('chain_transactions').whereIn('intent_id', ids)) rows.set(existing.intent_id, { row: existing, fresh: false });
+    for (const existing of await turn.recorded(ids)) rows.set(existing.intentId, { row: existing, fresh: false });
     const toSign = batch.filter((q, i) => !rows.has(q.intentId) && batch.findIndex((o) => o.intentId === q.intentId) === i);
     if (toSign.length === 0) return rows;
-    let nonce = await this.firstNonce(reader);
+    let nonce = await this.firstNonce(turn);
     const now = iso(this.clock.now());
-    const fresh: any[] = [];
+    const fresh: RecordedTransaction[] = [];
     for (const q of toSign) {
       const { to, data, gasLimit, fees } = q.call;
       const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to, data, gasLimit, ...fees });
-      // A signed transaction's hash is the keccak of its bytes: no need to parse them back.
-      fresh.push({ intent_id: q.intentId, flow_id: q.flowId, chain_id: this.chainId, from_address: this.address, nonce, tx_hash: keccak256(raw), raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now });
+      fresh.push(this.signedRecord(q, nonce, raw, now));
       nonce++;
     }
-    await commit(async (trx) => {
-      // Chunks keep each insert well under SQLite's bound-variable limit.
-      for (let i = 0; i < fresh.length; i += 50) await trx('chain_transactions').insert(fresh.slice(i, i + 50));
-      for (const q of toSign) await q.call.record?.(trx);
-      await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: nonce }).onConflict(['chain_id', 'address']).merge();
-    });
-    for (const row of fresh) rows.set(row.intent_id, { row, fresh: true });
+    await turn.commit(
+      fresh,
+      nonce,
+      toSign.flatMap((q) => (q.call.record ? [q.call.record] : [])),
+    );
+    for (const row of fresh) rows.set(row.intentId, { row, fresh: true });
     return rows;
+  }
+
+  /** A freshly signed transaction as it is stored. A signed transaction's hash is the keccak of its bytes: no need to parse them back. */
+  private signedRecord(intent: TransactionIntent, nonce: number, raw: string, now: string): RecordedTransaction {
+    return { intentId: intent.intentId, flowId: intent.flowId, purpose: intent.purpose, chainId: this.chainId, from: this.address, nonce, txHash: keccak256(raw), rawTx: raw, status: 'signed', createdAt: now };
   }
 
   /**
@@ -305,56 +304,40 @@ export class TransactionManager {
    * operator who uses the issuer key by hand (a freeze in an emergency) moves it, and a nonce signed
    * below it could never be mined.
    */
-  private async firstNonce(reader: Knex | Knex.Transaction): Promise<number> {
+  private async firstNonce(turn: SignerTurn): Promise<number> {
     const chainCount = await this.provider.getTransactionCount(this.address, 'pending');
-    const stored = await reader('chain_nonces').where({ chain_id: this.chainId, address: this.address }).first();
-    return Math.max(chainCount, Number(stored?.next_nonce ?? 0));
+    return Math.max(chainCount, await turn.storedNextNonce());
   }
 
-  private async signAndRecord(intentId: string, flowId: string, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<any> {
-    const existing = await this.db('chain_transactions').where({ intent_id: intentId }).first();
+  /**
+   * Signs and records one intent in a turn of its own. Several instances may sign for this address:
+   * the turn (the nonce row's lock on PostgreSQL) makes them take turns from choosing the nonce (and,
+   * for a burn, the receipts) to storing the signed bytes.
+   */
+  private async signAndRecord(intent: TransactionIntent, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<RecordedTransaction> {
+    const existing = await this.store.find(intent.intentId);
     if (existing) return existing;
-    const signed = !isPostgres(this.db)
-      ? await this.signAndStore(this.db, (work) => this.db.transaction(work), intentId, flowId, prepare)
-      : // Several instances may sign for this address. The nonce row's lock makes them take turns from
-        // choosing the nonce (and, for a burn, the receipts) to storing the signed bytes.
-        await this.db.transaction(async (trx) => {
-          await trx('chain_nonces').insert({ chain_id: this.chainId, address: this.address, next_nonce: 0 }).onConflict(['chain_id', 'address']).ignore();
-          await trx('chain_nonces').where({ chain_id: this.chainId, address: this.address }).forUpdate().first();
-          const signedMeanwhile = await trx('chain_transactions').where({ intent_id: intentId }).first();
-          if (signedMeanwhile) return { row: signedMeanwhile, fresh: false };
-          return this.signAndStore(trx, (work) => work(trx), intentId, flowId, prepare);
-        });
+    const signed = await this.store.inSignerTurn(this.chainId, this.address, async (turn) => {
+      const signedMeanwhile = await turn.signedMeanwhile(intent.intentId);
+      if (signedMeanwhile) return { row: signedMeanwhile, fresh: false };
+      return this.signAndStore(turn, intent, prepare);
+    });
     if (signed.fresh) {
-      this.log.info({ intentId, txHash: signed.row.tx_hash, nonce: signed.row.nonce }, 'transaction signed and recorded');
-      await failpoint(`txmanager.afterPersist.${intentKind(intentId)}`);
+      this.log.info({ intentId: intent.intentId, txHash: signed.row.txHash, nonce: signed.row.nonce }, 'transaction signed and recorded');
+      await failpoint(`txmanager.afterPersist.${intent.purpose}`);
     }
     return signed.row;
   }
 
-  private async signAndStore(
-    reader: Knex | Knex.Transaction,
-    commit: (work: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
-    intentId: string,
-    flowId: string,
-    prepare: PlannedCall | (() => Promise<PlannedCall>),
-  ): Promise<{ row: any; fresh: boolean }> {
+  private async signAndStore(turn: SignerTurn, intent: TransactionIntent, prepare: PlannedCall | (() => Promise<PlannedCall>)): Promise<{ row: RecordedTransaction; fresh: boolean }> {
     const { to, data, record, gasLimit, fees } = typeof prepare === 'function' ? await prepare() : prepare;
-    const call = { to, data };
-    const from = this.address;
-    const nonce = await this.firstNonce(reader);
-    const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to: call.to, data: call.data, gasLimit, ...fees });
-    const txHash = keccak256(raw);
-    const now = iso(this.clock.now());
-    const row = { intent_id: intentId, flow_id: flowId, chain_id: this.chainId, from_address: from, nonce, tx_hash: txHash, raw_tx: raw, status: 'signed', block_number: null, created_at: now, updated_at: now };
+    const nonce = await this.firstNonce(turn);
+    const raw = await this.signer.signTransaction({ type: 2, chainId: this.chainId, nonce, to, data, gasLimit, ...fees });
+    const row = this.signedRecord(intent, nonce, raw, iso(this.clock.now()));
     try {
-      await commit(async (trx) => {
-        await trx('chain_transactions').insert(row);
-        await record?.(trx);
-        await trx('chain_nonces').insert({ chain_id: this.chainId, address: from, next_nonce: nonce + 1 }).onConflict(['chain_id', 'address']).merge();
-      });
+      await turn.commit([row], nonce + 1, record ? [record] : []);
     } catch (err) {
-      if (isUniqueViolation(err)) return { row: await reader('chain_transactions').where({ intent_id: intentId }).first(), fresh: false };
+      if (isUniqueViolation(err)) return { row: (await turn.recorded([intent.intentId]))[0]!, fresh: false };
       throw err;
     }
     return { row, fresh: true };
@@ -380,7 +363,7 @@ export class TransactionManager {
    * one, so a burst of confirmations costs one commit, not one each. `onlyFrom`: change it only from
    * this status (a late "broadcast" never overwrites "confirmed").
    */
-  private mark(intentId: string, status: string, blockNumber: number | null, onlyFrom?: string): Promise<void> {
+  private mark(intentId: string, status: TransactionStatus, blockNumber: number | null, onlyFrom?: TransactionStatus): Promise<void> {
     return new Promise((resolve, reject) => {
       this.marks.push({ intentId, status, blockNumber, onlyFrom, resolve, reject });
       this.marking ??= this.writeMarks();
@@ -396,15 +379,8 @@ export class TransactionManager {
         groups.set(key, [...(groups.get(key) ?? []), m]);
       }
       try {
-        const now = iso(this.clock.now());
-        await this.db.transaction(async (trx) => {
-          for (const [first, ...rest] of groups.values()) {
-            const ids = [first!, ...rest].map((m) => m.intentId);
-            const query = trx('chain_transactions').whereIn('intent_id', ids);
-            if (first!.onlyFrom) query.andWhere({ status: first!.onlyFrom });
-            await query.update({ status: first!.status, ...(first!.blockNumber === null ? {} : { block_number: first!.blockNumber }), updated_at: now });
-          }
-        });
+        const changes: StatusChange[] = [...groups.values()].map((marks) => ({ intentIds: marks.map((m) => m.intentId), status: marks[0]!.status, blockNumber: marks[0]!.blockNumber, onlyFrom: marks[0]!.onlyFrom }));
+        await this.store.changeStatuses(changes, iso(this.clock.now()));
         for (const m of batch) m.resolve();
       } catch (err) {
         for (const m of batch) m.reject(err);

@@ -1,18 +1,18 @@
-import { knexOf } from '../persistence/transaction';
-import type { Knex } from 'knex';
 import type { Lease } from '../persistence/lease';
 import { AbiCoder, ZeroAddress, getAddress, id, zeroPadValue } from 'ethers';
 import type { Logger } from 'pino';
-import { splitForAlpaca } from '../core/amounts';
 import type { ChainConnection } from './chain-connection';
 import { type Clock, iso } from '../core/clock';
 import { failpoint } from '../core/failpoints';
 import { safeErrorMessage } from '../core/safe-error';
 import type { FlowHost } from '../runtime/flow-host';
-import type { RedemptionInput } from '../machines/redemption';
+import { PollLoop } from '../runtime/poll-loop';
+import { admitTransfer, redemptionQty } from '../domain/admit-transfer';
+import type { Database } from '../persistence/database';
 import type { AccountRegistry } from '../persistence/registry/accounts';
 import type { AssetRegistry, TokenizedAsset } from '../persistence/registry/assets';
 import { redemptionOverDailyCap } from '../persistence/controls/redemption-cap';
+import { type TransferCursor, TransferStore } from '../persistence/transfer-store';
 
 export const TRANSFER_TOPIC = id('Transfer(address,address,uint256)');
 
@@ -43,15 +43,13 @@ export const redemptionFlowId = (network: string, txHash: string, logIndex: numb
  * RPC errors leave the cursor where it is (nothing is skipped) and back off.
  */
 export class TransferPoller {
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
-  private running: Promise<void> | undefined;
-  private failures = 0;
+  private readonly loop: PollLoop;
+  private readonly transfers: TransferStore;
   /** The chain head last seen per vault, for the lag metric. */
   private readonly heads = new Map<string, { network: string; vault: string; head: number }>();
 
   constructor(
-    private readonly db: Knex,
+    private readonly db: Database,
     private readonly host: FlowHost,
     private readonly chains: Map<string, ChainConnection>,
     private readonly assets: AssetRegistry,
@@ -59,17 +57,23 @@ export class TransferPoller {
     private readonly settings: PollerSettings,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.transfers = new TransferStore(db);
+    const pollMs = settings.pollMs;
+    this.loop = new PollLoop(() => this.tick(), {
+      intervalMs: pollMs,
+      // Doubling from the poll interval, at most 64 times it and never above 30 s.
+      maxBackoffMs: Math.min(30_000, pollMs * 2 ** 6),
+      onError: (err, failures) => this.log.warn({ error: safeErrorMessage(err), failures }, 'transfer poll failed; will retry'),
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start(0);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
     await this.ticking.catch(() => 0);
     // Hand the poller over now rather than after the lease expires.
     await this.settings.lease?.release().catch(() => undefined);
@@ -82,8 +86,8 @@ export class TransferPoller {
   async positions(): Promise<Array<{ network: string; vault: string; head: number; cursor: number }>> {
     const out = [];
     for (const h of this.heads.values()) {
-      const row = await this.db('chain_cursor').where({ network: h.network, vault_address: h.vault }).first();
-      if (row) out.push({ ...h, cursor: Number(row.last_block) });
+      const cursor = await this.transfers.cursor(h.network, h.vault);
+      if (cursor) out.push({ ...h, cursor: cursor.lastBlock });
     }
     return out;
   }
@@ -116,46 +120,28 @@ export class TransferPoller {
     return started;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then(() => {
-          this.failures = 0;
-        })
-        .catch((err) => {
-          this.failures++;
-          this.log.warn({ error: safeErrorMessage(err), failures: this.failures }, 'transfer poll failed; will retry');
-        })
-        .finally(() => this.schedule(Math.min(30_000, this.settings.pollMs * 2 ** Math.min(this.failures, 6))));
-    }, ms);
-  }
-
   private async pollAsset(asset: TokenizedAsset, chain: ChainConnection): Promise<number> {
     const provider = chain.provider;
     const vault = asset.vaultAddress;
     const head = await provider.getBlockNumber();
     this.heads.set(`${asset.network}:${vault}`, { network: asset.network, vault, head });
     const safeHead = head - this.settings.confirmations;
-    let cursor = await this.db('chain_cursor').where({ network: asset.network, vault_address: vault }).first();
+    let cursor = await this.transfers.cursor(asset.network, vault);
     if (!cursor) {
       // First sight of this vault: start from the current safe head (README: where the poller starts).
       const start = Math.max(0, safeHead);
       const block = await provider.getBlock(start);
-      await this.db('chain_cursor').insert({ network: asset.network, vault_address: vault, last_block: start, last_block_hash: block!.hash!, updated_at: iso(this.clock.now()) }).onConflict(['network', 'vault_address']).ignore();
+      await this.transfers.placeCursor(asset.network, vault, { blockNumber: start, blockHash: block!.hash! }, iso(this.clock.now()));
       return 0;
     }
     cursor = await this.handleReorg(asset, chain, cursor);
-    const from = Number(cursor.last_block) + 1;
+    const from = cursor.lastBlock + 1;
     const to = Math.min(safeHead, from + this.settings.maxRange - 1);
     if (to < from) return 0;
     const logs = await provider.getLogs({ address: vault, topics: [TRANSFER_TOPIC, null, zeroPadValue(chain.issuer, 32)], fromBlock: from, toBlock: to });
     const toBlock = await provider.getBlock(to);
     if (!toBlock?.hash) throw new Error(`block ${to} not available`);
-    const moveCursor = async (trx: Knex.Transaction) => {
-      await trx('chain_cursor').where({ network: asset.network, vault_address: vault }).update({ last_block: to, last_block_hash: toBlock.hash!, updated_at: iso(this.clock.now()) });
-      await trx('chain_blocks').insert({ network: asset.network, block_number: to, block_hash: toBlock.hash! }).onConflict(['network', 'block_number']).merge();
-    };
+    const scanned = { blockNumber: to, blockHash: toBlock.hash };
 
     const transfers = logs
       .filter((l) => l.topics.length === 3 && l.topics[1] !== zeroPadValue(ZeroAddress, 32))
@@ -166,107 +152,82 @@ export class TransferPoller {
       const last = i === transfers.length - 1;
       const sender = getAddress('0x' + log.topics[1]!.slice(26)).toLowerCase();
       const amount = AbiCoder.defaultAbiCoder().decode(['uint256'], log.data)[0] as bigint;
-      const seen = await this.db('detected_transfers').where({ network: asset.network, tx_hash: log.transactionHash, log_index: log.index }).first();
-      if (seen && seen.status === 'live') {
-        if (last) await this.db.transaction(moveCursor);
+      const key = { network: asset.network, txHash: log.transactionHash, logIndex: log.index };
+      const seen = await this.transfers.detection(key);
+      if (seen?.live) {
+        if (last) await this.transfers.moveCursor(asset.network, vault, scanned, iso(this.clock.now()));
         continue; // duplicate log (a re-scan after a crash or an RPC that repeats itself)
       }
-      const generation = seen ? Number(String(seen.flow_id).split(':')[4] ?? 0) + 1 : 0;
-      // Mined again after a reorg removed it: the machine decides from where its earlier flow ended.
-      const earlierFlowState = seen ? ((await this.host.get(seen.flow_id))?.state ?? null) : null;
+      const generation = seen ? seen.generation + 1 : 0;
       const flowId = redemptionFlowId(asset.network, log.transactionHash, log.index, generation);
-      const ap = await this.accounts.findByWallet(asset.network, sender);
-      const split = splitForAlpaca(amount, asset.decimals);
-      const input: RedemptionInput = {
-        network: asset.network,
-        txHash: log.transactionHash,
-        logIndex: log.index,
-        blockNumber: log.blockNumber,
-        sender,
-        amountUnits: amount.toString(),
-        assetId: asset.assetId,
-        underlyingSymbol: asset.underlyingSymbol,
-        tokenSymbol: asset.tokenSymbol,
-        vaultAddress: vault,
-        decimals: asset.decimals,
-        apId: ap?.link ? ap.apId : null,
-        clientRef: ap?.link ? { client_external_account_id: ap.apId } : null,
-        assetHalted: asset.halted,
-        overDailyCap: await redemptionOverDailyCap(this.db, this.clock, asset, split.qty),
-        earlierFlowState,
-        qty: split.qty,
-        qtyUnits: split.qtyUnits.toString(),
-        dustUnits: split.dustUnits.toString(),
-        pollIntervalMs: this.settings.pollIntervalMs,
-        alpacaDeadlineMs: this.settings.alpacaDeadlineMs,
-      };
+      const input = admitTransfer(
+        { ...key, blockNumber: log.blockNumber, sender, amountUnits: amount, asset },
+        {
+          ap: await this.accounts.findByWallet(asset.network, sender),
+          overDailyCap: await redemptionOverDailyCap(this.db, this.clock, asset, redemptionQty(amount, asset)),
+          // Mined again after a reorg removed it: the machine decides from where its earlier flow ended.
+          earlierFlowState: seen ? ((await this.host.get(seen.flowId))?.state ?? null) : null,
+          pollIntervalMs: this.settings.pollIntervalMs,
+          alpacaDeadlineMs: this.settings.alpacaDeadlineMs,
+        },
+      );
       await this.host.start('redemption', flowId, input, {
         correlationId: log.transactionHash,
-        within: async (tx) => {
-          const trx = knexOf(tx);
-          const row = { network: asset.network, tx_hash: log.transactionHash, log_index: log.index, vault_address: vault, block_number: log.blockNumber, block_hash: log.blockHash, flow_id: flowId, status: 'live', detected_at: iso(this.clock.now()) };
-          if (seen) await trx('detected_transfers').where({ network: asset.network, tx_hash: log.transactionHash, log_index: log.index }).update(row);
-          else await trx('detected_transfers').insert(row);
-          await trx('chain_blocks').insert({ network: asset.network, block_number: log.blockNumber, block_hash: log.blockHash }).onConflict(['network', 'block_number']).merge();
-          if (last) await moveCursor(trx);
-        },
+        within: (tx) =>
+          this.transfers.recordDetection(
+            tx,
+            { ...key, vault, blockNumber: log.blockNumber, blockHash: log.blockHash, flowId, generation, again: seen !== undefined },
+            iso(this.clock.now()),
+            last ? { to: scanned } : undefined,
+          ),
       });
       await failpoint('poller.afterTransfer');
       started++;
       this.log.info({ flowId, sender, amount: amount.toString(), block: log.blockNumber }, 'redemption transfer detected');
     }
-    if (transfers.length === 0) await this.db.transaction(moveCursor);
-    // Keep a bounded window of block hashes for reorg checks.
-    await this.db('chain_blocks').where({ network: asset.network }).andWhere('block_number', '<', to - 10_000).delete();
+    if (transfers.length === 0) await this.transfers.moveCursor(asset.network, vault, scanned, iso(this.clock.now()));
+    await this.transfers.trimBlocks(asset.network, to);
     return started;
   }
 
   /** Compares the cursor's block hash with the chain; on a mismatch, rewinds to the newest block still on the chain. */
-  private async handleReorg(asset: TokenizedAsset, chain: ChainConnection, cursor: any): Promise<any> {
-    const current = await chain.provider.getBlock(Number(cursor.last_block));
-    if (current?.hash === cursor.last_block_hash) return cursor;
-    const stored = await this.db('chain_blocks').where({ network: asset.network }).andWhere('block_number', '<', Number(cursor.last_block)).orderBy('block_number', 'desc').limit(500);
+  private async handleReorg(asset: TokenizedAsset, chain: ChainConnection, cursor: TransferCursor): Promise<TransferCursor> {
+    const current = await chain.provider.getBlock(cursor.lastBlock);
+    if (current?.hash === cursor.lastBlockHash) return cursor;
+    const stored = await this.transfers.blocksBefore(asset.network, cursor.lastBlock, 500);
     let fork = -1;
     let forkHash = '';
     for (const b of stored) {
-      const onChain = await chain.provider.getBlock(Number(b.block_number));
-      if (onChain?.hash === b.block_hash) {
-        fork = Number(b.block_number);
-        forkHash = b.block_hash;
+      const onChain = await chain.provider.getBlock(b.blockNumber);
+      if (onChain?.hash === b.blockHash) {
+        fork = b.blockNumber;
+        forkHash = b.blockHash;
         break;
       }
     }
     if (fork < 0) {
       // Nothing we stored survives: rescan from well before the cursor (dedup keeps it safe).
-      fork = Math.max(0, Number(cursor.last_block) - this.settings.maxRange);
+      fork = Math.max(0, cursor.lastBlock - this.settings.maxRange);
       forkHash = (await chain.provider.getBlock(fork))!.hash!;
     }
-    const orphaned = await this.db('detected_transfers').where({ network: asset.network, vault_address: asset.vaultAddress, status: 'live' }).andWhere('block_number', '>', fork);
-    this.log.warn({ network: asset.network, from: Number(cursor.last_block), fork, orphaned: orphaned.length }, 'reorg detected; rewinding the transfer cursor');
+    const orphaned = await this.transfers.liveTransfersAfter(asset.network, asset.vaultAddress, fork);
+    this.log.warn({ network: asset.network, from: cursor.lastBlock, fork, orphaned: orphaned.length }, 'reorg detected; rewinding the transfer cursor');
     for (const t of orphaned) {
       // Re-mined on the new branch? Then it is the same transfer: keep its flow, follow it to its new block.
-      const receipt = await chain.provider.getTransactionReceipt(t.tx_hash);
+      const receipt = await chain.provider.getTransactionReceipt(t.txHash);
       if (receipt) {
-        await this.db('detected_transfers').where({ network: t.network, tx_hash: t.tx_hash, log_index: t.log_index }).update({ block_number: receipt.blockNumber, block_hash: receipt.blockHash });
+        await this.transfers.followTransfer(t, { blockNumber: receipt.blockNumber, blockHash: receipt.blockHash });
         continue;
       }
       await this.host
-        .send(t.flow_id, { type: 'TRANSFER_ORPHANED', blockNumber: Number(t.block_number) }, {
-          within: async (tx) => {
-          const trx = knexOf(tx);
-            await trx('detected_transfers').where({ network: t.network, tx_hash: t.tx_hash, log_index: t.log_index }).update({ status: 'orphaned' });
-          },
-        })
+        .send(t.flowId, { type: 'TRANSFER_ORPHANED', blockNumber: t.blockNumber }, { within: (tx) => this.transfers.markOrphaned(t, tx) })
         .catch(async (err) => {
           // A final flow (completed) cannot take it; the reorg is recorded on the transfer row for the operator.
-          this.log.error({ flowId: t.flow_id, error: safeErrorMessage(err) }, 'orphaned transfer belongs to a flow that cannot take it');
-          await this.db('detected_transfers').where({ network: t.network, tx_hash: t.tx_hash, log_index: t.log_index }).update({ status: 'orphaned' });
+          this.log.error({ flowId: t.flowId, error: safeErrorMessage(err) }, 'orphaned transfer belongs to a flow that cannot take it');
+          await this.transfers.markOrphaned(t);
         });
     }
-    await this.db.transaction(async (trx) => {
-      await trx('chain_blocks').where({ network: asset.network }).andWhere('block_number', '>', fork).delete();
-      await trx('chain_cursor').where({ network: asset.network, vault_address: asset.vaultAddress }).update({ last_block: fork, last_block_hash: forkHash, updated_at: iso(this.clock.now()) });
-    });
-    return { ...cursor, last_block: fork, last_block_hash: forkHash };
+    await this.transfers.rewind(asset.network, asset.vaultAddress, { blockNumber: fork, blockHash: forkHash }, iso(this.clock.now()));
+    return { lastBlock: fork, lastBlockHash: forkHash };
   }
 }

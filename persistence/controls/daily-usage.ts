@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { sumQuantities } from '../../core/quantities';
+import { TAGS } from '../../machines/tags';
+import { tagPattern } from '../flow-tags';
 
 /** One UTC calendar day: the daily caps reset at 00:00 UTC. Bounds are ISO strings, as `created_at` is stored. */
 export interface UtcDay {
@@ -21,32 +23,38 @@ export interface AssetKey {
   network: string;
 }
 
-/** Mints that will never mint: they do not count against the daily mint cap. */
-const MINTS_NOT_COUNTED = ['journalRejected', 'rejectedByOperator', 'closedByOperator'];
+/**
+ * A mint's flow is `mint:` + its tokenization request id (the mint routes' flow id); mint_view has no
+ * flow_id column, so the count joins flows on that.
+ */
+const MINT_FLOW_JOIN = "flows.flow_id = 'mint:' || mint_view.tokenization_request_id";
 
-/** The quantity of the asset's mints accepted during `day` (in billionths), rejected ones aside. */
+/** The quantity of the asset's mints accepted during `day` (in billionths), abandoned ones (that will never mint) aside. */
 export function mintedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
-  return quantityOn(db, 'mint_view', asset, day, (q) => q.whereNotIn('state', MINTS_NOT_COUNTED));
+  return quantityOn(db, 'mint_view', asset, day, (q) => q.joinRaw(`join flows on ${MINT_FLOW_JOIN}`).whereNot('flows.tags', 'like', tagPattern(TAGS.mintAbandoned)));
 }
 
 /**
- * Redemptions Alpaca has not been asked for (held for an operator before the call, rejected by
- * Alpaca, returned to the sender, gone in a reorg): they do not count against the daily redemption
- * cap. A held one an operator releases counts from then on. A closed one counts only if Alpaca took it.
+ * The quantity of the asset's redemptions detected during `day` (in billionths) that Alpaca was asked
+ * to redeem: held, rejected, returned or reorganised-away ones aside (a held one an operator releases
+ * counts from then on); a closed one counts only if Alpaca took it.
  */
-const REDEMPTIONS_NOT_COUNTED = ['reappearedAfterReorg', 'unknownSender', 'belowAlpacaPrecision', 'assetHalted', 'dailyCapExceeded', 'alpacaRejected', 'returningTokens', 'returnFailed', 'returnedToSender', 'withdrawnByReorg'];
-
-/** The quantity of the asset's redemptions detected during `day` (in billionths) that Alpaca was asked to redeem. */
 export function redeemedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {
   return quantityOn(db, 'redemption_view', asset, day, (q) =>
-    q.whereNotIn('state', REDEMPTIONS_NOT_COUNTED).andWhere((w) => w.whereNot('state', 'closedByOperator').orWhereNotNull('tokenization_request_id')),
+    q
+      .join('flows', 'flows.flow_id', 'redemption_view.flow_id')
+      .whereNot('flows.tags', 'like', tagPattern(TAGS.redeemNotRequested))
+      .andWhere((w) => w.whereNot('flows.tags', 'like', tagPattern(TAGS.redeemClosed)).orWhereNotNull('redemption_view.tokenization_request_id')),
   );
 }
 
 /** The summed `qty` of a flow view's rows for the asset created during `day`, narrowed to the flows that count. */
 async function quantityOn(db: Knex | Knex.Transaction, view: 'mint_view' | 'redemption_view', asset: AssetKey, day: UtcDay, counted: (q: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<bigint> {
   const rows = await counted(
-    db(view).where({ token_symbol: asset.tokenSymbol, network: asset.network }).andWhere('created_at', '>=', day.start).andWhere('created_at', '<', day.end),
-  ).select('qty');
+    db(view)
+      .where({ [`${view}.token_symbol`]: asset.tokenSymbol, [`${view}.network`]: asset.network })
+      .andWhere(`${view}.created_at`, '>=', day.start)
+      .andWhere(`${view}.created_at`, '<', day.end),
+  ).select(`${view}.qty`);
   return sumQuantities(rows.map((r: any) => String(r.qty)));
 }

@@ -3,6 +3,8 @@ import { type Clock, iso } from '../../core/clock';
 import { lockEntity } from '../entity-lock';
 import { recordEntityEvent } from '../entity-journal';
 import { AssetNotFoundError } from '../registry/assets';
+import { knexOf, type Tx } from '../transaction';
+import { type AssetKey, mintedOn, type UtcDay } from './daily-usage';
 import { type AssetLimits, assetScope, CONTROLS_ENTITY, GLOBAL_SCOPE, LIMIT_COLUMNS, LIMIT_NAMES } from './projection';
 
 export interface PauseState {
@@ -57,6 +59,29 @@ export class RiskControls {
 
   async limits(assetId: string, db: Knex | Knex.Transaction = this.db): Promise<AssetControls> {
     return toControls(assetId, await db('risk_controls').where({ scope: assetScope(assetId) }).first());
+  }
+
+  /** Whether issuance is paused, read on this store's handle (a mint request's early check uses the read pool). */
+  isPaused(): Promise<boolean> {
+    return issuancePaused(this.db);
+  }
+
+  /**
+   * The pause and one asset's limits as the transaction accepting a mint sees them. When the asset has
+   * a daily mint cap its controls are locked first and the limits read again, so two requests cannot
+   * both take the last of it; without one, accepts of an asset run in parallel. Paused: no lock.
+   */
+  async limitsForAccept(tx: Tx, assetId: string): Promise<{ paused: boolean; limits: AssetControls }> {
+    const trx = knexOf(tx);
+    const now = await this.pausedAndLimits(assetId, trx);
+    if (now.paused || now.limits.dailyMintCap === null) return now;
+    await lockScope(trx, assetScope(assetId));
+    return { paused: false, limits: await this.limits(assetId, trx) };
+  }
+
+  /** The asset's mints counted against its daily mint cap for `day`, read in the accepting transaction (after `limitsForAccept` locked them). */
+  mintedOn(tx: Tx, asset: AssetKey, day: UtcDay): Promise<bigint> {
+    return mintedOn(knexOf(tx), asset, day);
   }
 
   /** Limits of every asset that has any row (assets never given a limit have none). */

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { StoredFlow } from '../flow-definition';
+import { TAGS } from '../../machines/tags';
 import { type RedemptionContext, redemptionIssuerRequestId } from '../../machines/redemption';
 
 export const REDEMPTION_VIEWS = ['redemption_view'];
 
 /**
- * One row per redemption; on the step into `completed`, the receipts the burn used are drawn down in
+ * One row per redemption; on the step that records the burn, the receipts it used are drawn down in
  * `receipt_inventory` (the row's previous state tells whether that step is this one).
  */
 export async function projectRedemption(trx: Knex.Transaction, flow: StoredFlow, recordedAt: string): Promise<void> {
@@ -37,7 +38,8 @@ export async function projectRedemption(trx: Knex.Transaction, flow: StoredFlow,
     })
     .onConflict('flow_id')
     .merge();
-  if (flow.state === 'completed' && previous?.state !== 'completed') {
+  // Only the completed state records the burn, so a row already in this flow's state was drawn down before.
+  if (flow.tags.includes(TAGS.burnRecorded) && previous?.state !== flow.state) {
     for (const r of c.receiptsUsed ?? []) {
       const row = await trx('receipt_inventory').where({ vault_address: c.vaultAddress, receipt_id: r.receiptId }).first();
       if (!row) continue;

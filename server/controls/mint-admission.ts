@@ -1,11 +1,11 @@
-import type { Knex } from 'knex';
 import type { Clock } from '../../core/clock';
 import { DomainError } from '../../core/errors';
-import { mintedOn, utcDay } from '../../persistence/controls/daily-usage';
-import { assetScope } from '../../persistence/controls/projection';
 import { billionths, quantityOf } from '../../core/quantities';
-import { issuancePaused, lockScope, RiskControls } from '../../persistence/controls/risk-controls';
-import type { TokenizedAsset } from '../../persistence/registry/assets';
+import { utcDay } from '../../persistence/controls/daily-usage';
+import { RiskControls } from '../../persistence/controls/risk-controls';
+import type { Database } from '../../persistence/database';
+import type { Tx } from '../../persistence/transaction';
+import type { MintInput } from '../../machines/mint';
 
 /**
  * A mint request the risk controls refuse. Alpaca documents reasons only for its own checks; these
@@ -33,46 +33,39 @@ export const CONTROL_REASONS = {
  */
 export class MintAdmission {
   private readonly controls: RiskControls;
+  /** The early pause check reads here; the accepting transaction checks again on the writer. */
+  private readonly readerControls: RiskControls;
 
-  constructor(
-    db: Knex,
-    private readonly clock: Clock,
-    /** The early pause check reads here; the accepting transaction checks again on the writer. */
-    private readonly reader: Knex = db,
-  ) {
+  constructor(db: Database, private readonly clock: Clock, reader: Database = db) {
     this.controls = new RiskControls(db, clock);
+    this.readerControls = reader === db ? this.controls : new RiskControls(reader, clock);
   }
 
   /** A paused issuer refuses a new request before looking any further at it. */
-  async refuseWhilePaused(db: Knex | Knex.Transaction = this.reader): Promise<void> {
-    if (await issuancePaused(db)) throw pausedRefusal();
+  async refuseWhilePaused(): Promise<void> {
+    if (await this.readerControls.isPaused()) throw pausedRefusal();
   }
 
   /**
-   * Runs inside the transaction that accepts the mint, before the mint is in `mint_view`: when the
-   * asset has a daily cap its controls are locked, so two requests cannot both take the last of it. Throwing rolls
-   * the acceptance back, so a refused request writes nothing.
+   * Runs inside the transaction that accepts the mint, before the mint is in `mint_view`: the daily cap's
+   * lock (see `limitsForAccept`) makes requests of a capped asset take turns. Throwing rolls the
+   * acceptance back, so a refused request writes nothing.
    */
-  async admit(trx: Knex.Transaction, asset: TokenizedAsset, qty: string): Promise<void> {
-    const now = await this.controls.pausedAndLimits(asset.assetId, trx);
-    if (now.paused) throw pausedRefusal();
-    let limits = now.limits;
-    if (limits.dailyMintCap !== null) {
-      // Only a daily cap needs requests to take turns; without one, accepts of an asset run in parallel.
-      await lockScope(trx, assetScope(asset.assetId));
-      limits = await this.controls.limits(asset.assetId, trx);
-    }
+  async admit(tx: Tx, mint: MintInput): Promise<void> {
+    const { qty } = mint;
+    const { paused, limits } = await this.controls.limitsForAccept(tx, mint.assetId);
+    if (paused) throw pausedRefusal();
     if (limits.maxRequestQty !== null && billionths(qty) > billionths(limits.maxRequestQty)) {
-      throw new MintRefusedByControls('quantity_above_limit', `${CONTROL_REASONS.aboveLimit}${qty} is above the maximum of ${limits.maxRequestQty} ${asset.underlyingSymbol} per mint request`);
+      throw new MintRefusedByControls('quantity_above_limit', `${CONTROL_REASONS.aboveLimit}${qty} is above the maximum of ${limits.maxRequestQty} ${mint.underlyingSymbol} per mint request`);
     }
     if (limits.dailyMintCap !== null) {
       const day = utcDay(this.clock.now());
-      const minted = await mintedOn(trx, asset, day);
+      const minted = await this.controls.mintedOn(tx, mint, day);
       if (minted + billionths(qty) > billionths(limits.dailyMintCap)) {
         const left = billionths(limits.dailyMintCap) - minted;
         throw new MintRefusedByControls(
           'daily_mint_cap_exceeded',
-          `${CONTROL_REASONS.dailyCap}${qty} would exceed the daily mint cap of ${limits.dailyMintCap} ${asset.underlyingSymbol} for ${day.date} (UTC); ${left > 0n ? quantityOf(left) : '0'} left`,
+          `${CONTROL_REASONS.dailyCap}${qty} would exceed the daily mint cap of ${limits.dailyMintCap} ${mint.underlyingSymbol} for ${day.date} (UTC); ${left > 0n ? quantityOf(left) : '0'} left`,
         );
       }
     }

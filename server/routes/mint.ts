@@ -1,25 +1,15 @@
-import { knexOf } from '../../persistence/transaction';
 import crypto from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { ZodError, type ZodType } from 'zod';
-import { normalizeWalletAddress, isSupportedNetwork } from '../../core/networks';
-import { toBaseUnits } from '../../core/amounts';
 import { DomainError, EventNotAcceptedError, FlowAlreadyExistsError } from '../../core/errors';
-import type { Knex } from 'knex';
+import { admitMint, type MintFacts, type MintRequest, REASONS } from '../../domain/admit-mint';
+import type { Database } from '../../persistence/database';
 import type { FlowHost } from '../../runtime/flow-host';
-import type { MintContext, MintInput } from '../../machines/mint';
+import type { MintContext } from '../../machines/mint';
 import type { AccountRegistry } from '../../persistence/registry/accounts';
 import type { AssetRegistry } from '../../persistence/registry/assets';
-import { type MintRequest, mintConfirmBody, mintRequestBody } from '../schemas/mint';
+import { mintConfirmBody, mintRequestBody } from '../schemas/mint';
 import type { MintAdmission } from '../controls/mint-admission';
-
-/** Alpaca's documented rejection reasons, each with our stable code. */
-const REASONS = {
-  payload: 'Failed Validation: Invalid data payload',
-  wallet: 'Invalid Wallet: Wallet does not belong to client',
-  token: 'Invalid Token: Token not available on the network',
-  eligibility: 'Insufficient Eligibility: Client not eligible',
-} as const;
 
 /** Alpaca's bodies fail validation with Alpaca's own reason string. */
 function parseAlpacaBody<T>(schema: ZodType<T>, body: unknown): T {
@@ -46,7 +36,7 @@ export interface MintRouteOptions {
  * Mint request and journal confirmation, each at Alpaca's current path and the seeds' path.
  * Every answer leaves only after the journal commit; repeats answer what the first got.
  */
-export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: AccountRegistry; assets: AssetRegistry; admission: MintAdmission }, options: MintRouteOptions): Router {
+export function mintRoutes(deps: { host: FlowHost; reader: Database; accounts: AccountRegistry; assets: AssetRegistry; admission: MintAdmission }, options: MintRouteOptions): Router {
   const { host, reader, accounts, assets, admission } = deps;
   const router = new Router();
 
@@ -68,46 +58,12 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
       return;
     }
     await admission.refuseWhilePaused();
-
-    const ap = await accounts.findLinkedClient({
-      clientExternalAccountId: 'client_external_account_id' in req.clientRef ? req.clientRef.client_external_account_id : undefined,
-      clientAccountId: 'client_account_id' in req.clientRef ? req.clientRef.client_account_id : undefined,
-    });
-    if (!ap) throw new DomainError('client_not_eligible', REASONS.eligibility);
-    if (!isSupportedNetwork(req.network)) throw new DomainError('token_not_available', REASONS.token);
-    const asset = await assets.findByToken(req.tokenSymbol, req.network);
-    if (!asset || !asset.enabled || asset.underlyingSymbol !== req.underlyingSymbol) throw new DomainError('token_not_available', REASONS.token);
-    if (asset.halted) throw new DomainError('asset_halted', `Asset Halted: minting ${asset.tokenSymbol} on ${asset.network} is halted`);
-    const wallet = normalizeWalletAddress(req.network, req.walletAddress);
-    if (!wallet) throw new DomainError('invalid_wallet_address', REASONS.payload);
-    if (!ap.wallets.some((w) => w.network === req.network && w.address === wallet)) throw new DomainError('wallet_not_registered', REASONS.wallet);
-    let amountUnits: bigint;
-    try {
-      amountUnits = toBaseUnits(req.qty, asset.decimals);
-    } catch {
-      throw new DomainError('invalid_payload', REASONS.payload);
-    }
-
-    const input: MintInput = {
-      tokenizationRequestId: req.tokenizationRequestId,
-      issuerRequestId: crypto.randomUUID(),
-      requestHash: hash,
-      apId: ap.apId,
-      clientRef: req.clientRef,
-      assetId: asset.assetId,
-      underlyingSymbol: asset.underlyingSymbol,
-      tokenSymbol: asset.tokenSymbol,
-      network: asset.network,
-      vaultAddress: asset.vaultAddress,
-      decimals: asset.decimals,
-      walletAddress: wallet,
-      qty: req.qty,
-      amountUnits: amountUnits.toString(),
-      journalTimeoutMs: options.journalTimeoutMs,
-    };
+    const admitted = admitMint(req, await factsOf(req, hash));
+    if ('refusal' in admitted) throw admitted.refusal;
+    const { input } = admitted;
     try {
       // The risk controls are checked in the accepting transaction: a refusal writes nothing.
-      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId, within: (tx) => admission.admit(knexOf(tx), asset, req.qty) });
+      await host.start('mint', flowId, input, { correlationId: req.tokenizationRequestId, within: (tx) => admission.admit(tx, input) });
       ctx.body = { issuer_request_id: input.issuerRequestId, status: 'created' };
     } catch (err) {
       if (!(err instanceof FlowAlreadyExistsError)) throw err;
@@ -115,6 +71,15 @@ export function mintRoutes(deps: { host: FlowHost; reader: Knex; accounts: Accou
       ctx.body = await repeatOf(flowId, hash);
     }
   };
+
+  async function factsOf(req: MintRequest, hash: string): Promise<MintFacts> {
+    const ap = await accounts.findLinkedClient({
+      clientExternalAccountId: 'client_external_account_id' in req.clientRef ? req.clientRef.client_external_account_id : undefined,
+      clientAccountId: 'client_account_id' in req.clientRef ? req.clientRef.client_account_id : undefined,
+    });
+    const asset = await assets.findByToken(req.tokenSymbol, req.network);
+    return { ap, asset, issuerRequestId: crypto.randomUUID(), requestHash: hash, journalTimeoutMs: options.journalTimeoutMs };
+  }
 
   const confirm = async (ctx: RouterContext) => {
     const body = parseAlpacaBody(mintConfirmBody, ctx.request.body);

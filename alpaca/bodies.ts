@@ -3,22 +3,18 @@
  * sends them and the fake that serves them. The mint callback body is the mint machine's
  * `NotifyAlpacaParams` (the effect's params are sent as they are).
  */
+import type { RequestRedemptionParams } from '../machines/redemption';
 
-export interface RedeemBody {
-  /** Single use at Alpaca: a value it has seen is refused with 422 (unless replayed with the same Idempotency-Key). */
+/**
+ * The redeem body: the redemption machine's `RequestRedemptionParams` with Alpaca's spelling of the
+ * issuer request id (single use at Alpaca: a value it has seen is refused with 422 unless replayed
+ * with the same Idempotency-Key) and the client id the request names.
+ */
+export type RedeemBody = Pick<RequestRedemptionParams, 'underlying_symbol' | 'token_symbol' | 'qty' | 'network' | 'wallet_address' | 'tx_hash'> & {
   issuer_request_id: string;
-  underlying_symbol: string;
-  token_symbol: string;
-  /** Decimal string, at most 9 decimal places. */
-  qty: string;
-  network: string;
-  /** Where the redeemed tokens were held (the sender). */
-  wallet_address: string;
-  /** The transfer of the tokens to our redemption wallet. */
-  tx_hash: string;
   client_external_account_id?: string;
   client_account_id?: string;
-}
+};
 
 /**
  * Alpaca's tokenization request object, as documented (the client parses what arrives more leniently:

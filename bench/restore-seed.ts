@@ -1,8 +1,8 @@
+import { redemptionFlowId } from '../core/flow-ids';
 import { knexOf } from '../persistence/transaction';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { monotonicFactory } from 'ulid';
-import { redemptionFlowId } from '../chain/transfer-poller';
 import { FlowHost } from '../runtime/flow-host';
 import type { FlowEvent } from '../persistence/flow-definition';
 import type { MintInput } from '../machines/mint';

@@ -1,3 +1,4 @@
+import { redemptionFlowId } from '../core/flow-ids';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { FlowHost } from '../runtime/flow-host';
@@ -6,7 +7,6 @@ import { appendToJournal } from '../persistence/journal';
 import { mintDefinition } from '../server/flows/mint';
 import { mintInput as benchMintInput } from './journal';
 import { startMintEnv, waitForState } from '../test/support/mint-env';
-import { redemptionFlowId } from '../chain/transfer-poller';
 import { mineBlocks, sendToRedemptionWallet, units } from '../test/support/redemption-helpers';
 import { tempDir } from '../test/support/service';
 import { summarize, timed } from './stats';

@@ -1,3 +1,4 @@
+import { redemptionFlowId } from '../core/flow-ids';
 import type { Lease } from '../persistence/lease';
 import { AbiCoder, ZeroAddress, getAddress, id, zeroPadValue } from 'ethers';
 import type { Logger } from 'pino';
@@ -32,8 +33,6 @@ export interface PollerSettings {
   lease?: Lease;
 }
 
-export const redemptionFlowId = (network: string, txHash: string, logIndex: number, generation = 0) =>
-  `redemption:${network}:${txHash}:${logIndex}${generation ? `:${generation}` : ''}`;
 
 /**
  * Watches the share token of every enabled asset for transfers into the redemption wallet, over

@@ -1,3 +1,4 @@
+import { MINT_FLOW_PREFIX } from '../core/flow-ids';
 import type { Knex } from 'knex';
 import { iso } from '../core/clock';
 import type { Database } from './database';
@@ -79,7 +80,6 @@ export class OperatorStore {
   constructor(
     private readonly db: Database,
     /** Mint flow ids are the mint view's tokenization request id behind this prefix. */
-    private readonly mintFlowIdPrefix: string,
   ) {}
 
   /** Newest activity first; one row more than `limit` tells the caller another page follows. */
@@ -112,7 +112,7 @@ export class OperatorStore {
   private flowsOfAsset(symbol: string): Knex.QueryBuilder {
     const s = symbol.toLowerCase();
     const matches = (b: Knex.QueryBuilder) => b.whereRaw('lower(token_symbol) = ?', [s]).orWhereRaw('lower(underlying_symbol) = ?', [s]);
-    const mintIds = this.db('mint_view').select(this.db.raw(`'${this.mintFlowIdPrefix}' || tokenization_request_id`)).where(matches);
+    const mintIds = this.db('mint_view').select(this.db.raw(`'${MINT_FLOW_PREFIX}' || tokenization_request_id`)).where(matches);
     return this.db('redemption_view').select('flow_id').where(matches).union(mintIds);
   }
 

@@ -1,9 +1,9 @@
+import { redemptionFlowId } from '../core/flow-ids';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import type { AnyMachineSnapshot } from 'xstate';
-import { redemptionFlowId } from '../chain/transfer-poller';
 import { TAGS } from '../machines/tags';
 import { stateName, type FlowDefinition } from '../persistence/flow-definition';
 import { applyEntry } from '../persistence/fold';

@@ -1,3 +1,4 @@
+import { MINT_FLOW_PREFIX } from '../../core/flow-ids';
 import type { Knex } from 'knex';
 import { sumQuantities } from '../../core/quantities';
 import { TAGS } from '../../machines/tags';
@@ -27,7 +28,7 @@ export interface AssetKey {
  * A mint's flow is `mint:` + its tokenization request id (the mint routes' flow id); mint_view has no
  * flow_id column, so the count joins flows on that.
  */
-const MINT_FLOW_JOIN = "flows.flow_id = 'mint:' || mint_view.tokenization_request_id";
+const MINT_FLOW_JOIN = `flows.flow_id = '${MINT_FLOW_PREFIX}' || mint_view.tokenization_request_id`;
 
 /** The quantity of the asset's mints accepted during `day` (in billionths), abandoned ones (that will never mint) aside. */
 export function mintedOn(db: Knex | Knex.Transaction, asset: AssetKey, day: UtcDay): Promise<bigint> {

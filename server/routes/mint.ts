@@ -1,3 +1,4 @@
+import { mintFlowId } from '../../core/flow-ids';
 import crypto from 'node:crypto';
 import Router, { type RouterContext } from '@koa/router';
 import { ZodError, type ZodType } from 'zod';
@@ -21,7 +22,6 @@ function parseAlpacaBody<T>(schema: ZodType<T>, body: unknown): T {
   }
 }
 
-export const mintFlowId = (tokenizationRequestId: string) => `mint:${tokenizationRequestId}`;
 
 export function requestHash(r: MintRequest): string {
   const canonical = JSON.stringify([r.tokenizationRequestId, r.qty, r.underlyingSymbol, r.tokenSymbol, r.network, r.walletAddress.toLowerCase(), r.clientRef]);

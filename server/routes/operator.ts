@@ -14,7 +14,6 @@ import { type OperatorEffect, OperatorStore } from '../../persistence/operator-s
 import type { OperatorIdentity } from '../auth/operator-auth';
 import { addAssetBody, haltBody, registerApBody, replaceWalletsBody, updateAssetBody } from '../schemas/registry';
 import { parse } from '../validate';
-import { mintFlowId } from './mint';
 
 const OPERATOR_EVENT_TYPE = /^OPERATOR_[A-Z_]+$/;
 /** A flow whose snapshot has not moved for this long is listed by `stuck=true` unless the caller says otherwise. */
@@ -80,7 +79,7 @@ export interface OperatorDeps {
 
 export function operatorRoutes(deps: OperatorDeps): Router {
   const { db, host, accounts, assets } = deps;
-  const store = new OperatorStore(db, mintFlowId(''));
+  const store = new OperatorStore(db);
   const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/operator' });
 

@@ -1,3 +1,4 @@
+import { mintFlowId } from '../../core/flow-ids';
 import { waitFor } from '../support/wait-for';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -7,7 +8,6 @@ import type { MintInput } from '../../machines/mint';
 import type { RedemptionInput } from '../../machines/redemption';
 import { mintDefinition } from '../../server/flows/mint';
 import { redemptionDefinition } from '../../server/flows/redemption';
-import { mintFlowId } from '../../server/routes/mint';
 import type { FlowModule } from '../../server/service';
 import { startTestService, type TestService } from '../support/service';
 import { testDatabaseEnv } from '../support/test-database';

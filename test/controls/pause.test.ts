@@ -1,3 +1,4 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { readJson } from '../../persistence/database';
@@ -6,7 +7,6 @@ import { depositsByRequest } from '../support/chain-evidence';
 import { count } from '../support/fixtures';
 import { type MintEnv, startMintEnv, waitForState } from '../support/mint-env';
 import { burnsFor, detect, mintThroughFlow, sendToRedemptionWallet, units } from '../support/redemption-helpers';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import { asOperator, newOperators, writes } from './helpers';
 
 type Env = MintEnv & { svc: IssuanceService };

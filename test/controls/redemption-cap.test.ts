@@ -1,6 +1,6 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import { readShareBalance } from '../../chain/vault';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { type MintEnv, startMintEnv, waitForState } from '../support/mint-env';
 import { burnsFor, detect, mintThroughFlow, sendToRedemptionWallet, units } from '../support/redemption-helpers';

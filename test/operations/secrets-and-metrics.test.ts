@@ -1,3 +1,4 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,6 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { openKeystoreFile } from '../../chain/keystore';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { type MintEnv, startMintEnv, waitForState } from '../support/mint-env';
 import { listTables } from '../support/test-database';

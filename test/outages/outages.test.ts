@@ -1,7 +1,7 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Contract, Wallet } from 'ethers';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { depositsByRequest } from '../support/chain-evidence';
 import { count } from '../support/fixtures';

@@ -1,3 +1,4 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -5,7 +6,6 @@ import { Contract, Wallet } from 'ethers';
 import pino from 'pino';
 import { BasicAuth } from '../../alpaca/auth';
 import { AlpacaClient } from '../../alpaca/client';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { providerReader, Reconciler } from '../../server/reconciliation/reconciler';
 import type { ReconciliationReport } from '../../server/reconciliation/report';

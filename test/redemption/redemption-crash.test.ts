@@ -1,7 +1,7 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Contract, Wallet } from 'ethers';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import { readTotalSupply } from '../../chain/vault';
 import { decodeWithdrawLog } from '../../chain/vault';
 import { type CrashHarness, startCrashHarness } from '../support/crash-harness';

@@ -1,7 +1,7 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import { Contract, Wallet } from 'ethers';
 import { readShareBalance } from '../../chain/vault';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import type { IssuanceService } from '../../server/issuance-service';
 import { count } from '../support/fixtures';
 import { type MintEnv, startMintEnv, waitForState } from '../support/mint-env';

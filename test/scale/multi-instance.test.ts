@@ -1,8 +1,8 @@
+import { redemptionFlowId } from '../../core/flow-ids';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { Contract, Wallet } from 'ethers';
 import { decodeWithdrawLog } from '../../chain/vault';
-import { redemptionFlowId } from '../../chain/transfer-poller';
 import { depositsByRequest } from '../support/chain-evidence';
 import { type CrashHarness, startCrashHarness } from '../support/crash-harness';
 import { type Cluster, countFlows, inParallel, startCluster } from '../support/cluster';

@@ -11,6 +11,8 @@ export interface PollLoopOptions {
   maxBackoffMs?: number;
   /** Told of a failed pass and how many failed in a row; must not throw. */
   onError?: (error: unknown, failures: number) => void;
+  /** The loop alone does not keep the process alive (a schedule, not work in hand). */
+  unref?: boolean;
 }
 
 export class PollLoop {
@@ -71,6 +73,7 @@ export class PollLoop {
         this.current = undefined;
       });
     }, ms);
+    if (this.options.unref) this.timer.unref();
   }
 
   private async tick(): Promise<void> {

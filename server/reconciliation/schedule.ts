@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PollLoop } from '../../runtime/poll-loop';
 import { describeFailure, type Reconciler } from './reconciler';
 
 /**
@@ -7,40 +8,32 @@ import { describeFailure, type Reconciler } from './reconciler';
  * outright is logged and the next one comes at its time; `stop()` waits for a run under way.
  */
 export class ReconciliationSchedule {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly reconciler: Reconciler,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // A failed run is no reason to wait longer: no backoff beyond the interval.
+    this.loop = new PollLoop(() => this.run(), { intervalMs, maxBackoffMs: intervalMs, unref: true });
+  }
 
   start(): void {
-    if (this.intervalMs <= 0 || this.stopped) return;
-    this.schedule();
+    if (this.intervalMs <= 0) return;
+    this.loop.start(this.intervalMs);
   }
 
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.reconciler
-        .run()
-        .then(
-          (report) => this.log.info({ status: report.status, assets: report.assets.length, alerts: report.alerts.length }, 'reconciliation done'),
-          (err) => this.log.error({ err: describeFailure(err) }, 'reconciliation failed'),
-        )
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule();
-        });
-    }, this.intervalMs);
-    this.timer.unref();
+  private async run(): Promise<void> {
+    try {
+      const report = await this.reconciler.run();
+      this.log.info({ status: report.status, assets: report.assets.length, alerts: report.alerts.length }, 'reconciliation done');
+    } catch (err) {
+      this.log.error({ err: describeFailure(err) }, 'reconciliation failed');
+    }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
